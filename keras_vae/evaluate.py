@@ -1,0 +1,171 @@
+"""Test-set figures of a trained VAE: the negative ELBO and an importance-weighted `-log p(x)`.
+
+Both are written against the contract (`impl.kl_divergence`, `impl.bernoulli_nll`,
+`impl.gaussian_nll`, `impl.reparameterize`), the same functions training minimizes.
+
+Usage: `python -m keras_vae.evaluate RUN_DIR [--num-samples K]`.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from keras_vae import checks
+
+
+def _nll_function(impl, likelihood, sigma):
+    if likelihood == "bernoulli":
+        return impl.bernoulli_nll
+    return lambda x, mean: impl.gaussian_nll(x, mean, sigma)
+
+
+def negative_elbo(impl, encoder, decoder, x, likelihood="bernoulli", sigma=1.0,
+                  batch_size=500, seed=0):
+    """Single-sample Monte Carlo estimate of the negative ELBO, averaged over `x`.
+
+        -ELBO(x) = E_q[-log p(x|z)] + KL(q(z|x) || p(z))
+
+    Args:
+        impl: module with the contract functions.
+        encoder: model `x -> [z_mean, z_log_var]`.
+        decoder: model `z -> reconstruction`.
+        x: array of shape `(num_images,) + example_shape`.
+        likelihood: `"bernoulli"` or `"gaussian"`.
+        sigma: the Gaussian decoder's standard deviation.
+        batch_size: images per forward pass.
+        seed: integer seed of the noise.
+
+    Returns:
+        Dict with `loss`, `reconstruction_loss` and `kl_loss`, in nats per example.
+    """
+    nll = _nll_function(impl, likelihood, sigma)
+    generator = tf.random.Generator.from_seed(seed)
+    totals = np.zeros(2)
+    for start in range(0, len(x), batch_size):
+        batch = tf.constant(x[start:start + batch_size])
+        z_mean, z_log_var = encoder(batch, training=False)
+        epsilon = generator.normal(tf.shape(z_mean))
+        reconstruction = decoder(impl.reparameterize(z_mean, z_log_var, epsilon), training=False)
+        totals += [
+            float(tf.reduce_sum(nll(batch, reconstruction))),
+            float(tf.reduce_sum(impl.kl_divergence(z_mean, z_log_var))),
+        ]
+    reconstruction_loss, kl_loss = totals / len(x)
+    return {
+        "loss": reconstruction_loss + kl_loss,
+        "reconstruction_loss": reconstruction_loss,
+        "kl_loss": kl_loss,
+    }
+
+
+def _standard_normal_log_prob(values):
+    """`log N(values; 0, I)` summed over the last axis."""
+    return -0.5 * tf.reduce_sum(tf.square(values) + math.log(2 * math.pi), axis=-1)
+
+
+def importance_weighted_nll(impl, encoder, decoder, x, num_samples=100, likelihood="bernoulli",
+                            sigma=1.0, batch_size=100, chunk_size=100, seed=0):
+    """Importance-weighted estimate of `-log p(x)` (Burda et al. 2015), averaged over `x`.
+
+        log p(x) ~= logsumexp_k(log p(x|z_k) + log p(z_k) - log q(z_k|x)) - log(num_samples)
+
+    with `z_k ~ q(z|x)`. It never exceeds the ELBO bound on average and tends to `log p(x)`
+    as `num_samples` grows. The samples are drawn `chunk_size` at a time and combined with a
+    running log-sum-exp, so memory does not grow with `num_samples`.
+
+    Args:
+        impl: module with the contract functions.
+        encoder: model `x -> [z_mean, z_log_var]`.
+        decoder: model `z -> reconstruction`.
+        x: array of shape `(num_images,) + example_shape`.
+        num_samples: positive integer `k`, importance samples per image.
+        likelihood: `"bernoulli"` or `"gaussian"`.
+        sigma: the Gaussian decoder's standard deviation.
+        batch_size: images per step.
+        chunk_size: importance samples per step.
+        seed: integer seed of the noise.
+
+    Returns:
+        Float, the mean estimate of `-log p(x)` in nats.
+    """
+    num_samples = checks.positive_int("num_samples", num_samples)
+    nll = _nll_function(impl, likelihood, sigma)
+    generator = tf.random.Generator.from_seed(seed)
+    example_shape = tuple(x.shape[1:])
+
+    @tf.function
+    def log_weights(batch, z_mean, z_log_var, epsilon):
+        # epsilon: (chunk, batch_size, latent_dim)
+        z = impl.reparameterize(z_mean[None], z_log_var[None], epsilon)
+        flat_z = tf.reshape(z, (-1, z.shape[-1]))
+        reconstruction = decoder(flat_z, training=False)
+        repeated = tf.reshape(
+            tf.broadcast_to(batch[None], (tf.shape(epsilon)[0],) + tuple(batch.shape)),
+            (-1,) + example_shape,
+        )
+        log_px_given_z = -tf.reshape(nll(repeated, reconstruction), tf.shape(epsilon)[:2])
+        # log q(z|x) with (z - z_mean)**2 / exp(z_log_var) = epsilon**2.
+        log_qz = _standard_normal_log_prob(epsilon) - 0.5 * tf.reduce_sum(z_log_var, axis=-1)
+        return log_px_given_z + _standard_normal_log_prob(z) - log_qz
+
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        batch = tf.constant(x[start:start + batch_size])
+        z_mean, z_log_var = encoder(batch, training=False)
+        running = None
+        for chunk_start in range(0, num_samples, chunk_size):
+            chunk = min(chunk_size, num_samples - chunk_start)
+            epsilon = generator.normal((chunk,) + tuple(z_mean.shape))
+            chunk_lse = tf.reduce_logsumexp(log_weights(batch, z_mean, z_log_var, epsilon), 0)
+            running = chunk_lse if running is None else tf.reduce_logsumexp(
+                tf.stack([running, chunk_lse]), axis=0
+            )
+        log_px = running.numpy().astype(np.float64) - math.log(num_samples)
+        total -= log_px.sum()
+    return total / len(x)
+
+
+def evaluate_run(run_dir, num_samples=None, data_path=None, log=print):
+    """Computes the test-set figures of a run directory written by `keras_vae.train`."""
+    from keras_vae import train
+
+    config, impl, encoder, decoder = train.load_run(run_dir)
+    data = train.load_data(config, data_path=data_path, log=log)
+    return train.evaluate_model(
+        config, impl, encoder, decoder, data.x_test,
+        num_samples=num_samples or config.num_iw_samples,
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m keras_vae.evaluate",
+        description="Test-set negative ELBO and importance-weighted -log p(x) of a trained run.",
+    )
+    parser.add_argument("run_dir", help="run directory written by python -m keras_vae.train")
+    parser.add_argument("--num-samples", type=int, default=None,
+                        help="importance samples k per image (default: the run's)")
+    parser.add_argument("--data-path", default=None,
+                        help="local .npz in the mnist.npz layout (default: the run's dataset)")
+    args = parser.parse_args(argv)
+    try:
+        if not os.path.isdir(args.run_dir):
+            raise checks.invalid("run_dir", "a run directory", args.run_dir)
+        if args.num_samples is not None:
+            checks.positive_int("num_samples", args.num_samples)
+        figures = evaluate_run(args.run_dir, args.num_samples, args.data_path,
+                               log=lambda line: print(line, file=sys.stderr))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The two layers that make an autoencoder variational: sampling and the KL penalty."""
+
+import keras
+from keras import ops
+
+from keras_vae import checks
+from keras_vae.losses import kl_divergence
+
+
+def reparameterize(z_mean, z_log_var, epsilon):
+    """Turns standard normal noise into a sample of the approximate posterior.
+
+    The reparameterization trick (Kingma & Welling 2013, section 2.4):
+
+        z = z_mean + exp(0.5 * z_log_var) * epsilon
+
+    so that `z ~ N(z_mean, diag(exp(z_log_var)))` when `epsilon ~ N(0, I)`, and gradients flow
+    to `z_mean` and `z_log_var` through a deterministic function.
+
+    Args:
+        z_mean: tensor of shape `(batch_size, latent_dim)`.
+        z_log_var: tensor of shape `(batch_size, latent_dim)`, the log-variance `log(sigma**2)`.
+        epsilon: tensor of shape `(batch_size, latent_dim)`, standard normal noise.
+
+    Returns:
+        Tensor `z` of shape `(batch_size, latent_dim)`.
+    """
+    return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class Sampling(keras.layers.Layer):
+    """Draws `z ~ N(z_mean, diag(exp(z_log_var)))` with the reparameterization trick.
+
+    Fresh noise `epsilon ~ N(0, I)` is drawn on every call, in training and inference alike,
+    from the layer's own `keras.random.SeedGenerator`.
+
+    Args:
+        seed: integer or `None`, the seed of the layer's random stream.
+
+    Call arguments:
+        inputs: list `[z_mean, z_log_var]`, each of shape `(batch_size, latent_dim)`.
+
+    Returns:
+        Tensor `z` of shape `(batch_size, latent_dim)`.
+
+    Example:
+        >>> z = Sampling(seed=0)([ops.zeros((2, 3)), ops.zeros((2, 3))])
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        epsilon = keras.random.normal(
+            ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
+        )
+        return reparameterize(z_mean, z_log_var, epsilon)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class KLDivergenceLayer(keras.layers.Layer):
+    """Identity layer that adds the KL term of the negative ELBO with `add_loss`.
+
+    Adds `beta * mean(kl_divergence(z_mean, z_log_var))`: the batch mean, so that the added
+    loss does not grow with the batch size (Keras 3 sums the entries of a non-scalar added
+    loss). Also reports the unweighted mean KL as the metric `kl_loss`.
+
+    `beta` lives in a non-trainable variable, so a callback can anneal it during training.
+
+    Args:
+        beta: non-negative float, the weight of the KL term (1 gives the ELBO).
+
+    Call arguments:
+        inputs: list `[z_mean, z_log_var]`, each of shape `(batch_size, latent_dim)`.
+
+    Returns:
+        The inputs, unchanged.
+    """
+
+    def __init__(self, beta=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.initial_beta = checks.non_negative_float("beta", beta)
+        self.beta = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(self.initial_beta),
+            trainable=False,
+            name="beta",
+        )
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        kl = kl_divergence(z_mean, z_log_var)
+        self.add_loss(ops.cast(self.beta, kl.dtype) * ops.mean(kl))
+        self.kl_tracker.update_state(kl)
+        return [z_mean, z_log_var]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "beta": self.initial_beta}

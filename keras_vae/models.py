@@ -1,0 +1,227 @@
+"""Encoder, decoder and the variational autoencoder that joins them."""
+
+import math
+
+import keras
+
+from keras_vae import checks
+from keras_vae.layers import KLDivergenceLayer, Sampling
+from keras_vae.losses import bernoulli_nll, gaussian_nll
+
+
+def build_encoder(
+    input_shape, latent_dim, hidden_units=(512,), architecture="mlp", activation="relu"
+):
+    """Builds the inference network `x -> [z_mean, z_log_var]` of `q(z|x)`.
+
+    Args:
+        input_shape: tuple, the shape of one example, `(784,)` or `(28, 28, 1)`.
+        latent_dim: positive integer, the number of latent dimensions.
+        hidden_units: sequence of positive integers, the sizes of the dense hidden layers.
+        architecture: `"mlp"` (dense layers) or `"conv"` (two strided convolutions before the
+            dense layers; needs `(height, width, channels)` with sides divisible by 4).
+        activation: activation of the hidden layers.
+
+    Returns:
+        Functional `keras.Model` named `"encoder"` with outputs `[z_mean, z_log_var]`, each of
+        shape `(batch_size, latent_dim)`. The log-variance head is linear, so it takes any sign.
+
+    Raises:
+        ValueError: for an invalid argument.
+    """
+    latent_dim = checks.positive_int("latent_dim", latent_dim)
+    hidden_units = checks.hidden_units(hidden_units)
+    architecture = checks.choice("architecture", architecture, checks.ARCHITECTURES)
+    if architecture == "conv":
+        input_shape = checks.conv_shape("input_shape", input_shape)
+    else:
+        input_shape = checks.shape("input_shape", input_shape)
+
+    x = inputs = keras.Input(shape=input_shape, name="x")
+    if architecture == "conv":
+        x = keras.layers.Conv2D(32, 3, strides=2, padding="same", activation=activation)(x)
+        x = keras.layers.Conv2D(64, 3, strides=2, padding="same", activation=activation)(x)
+    x = keras.layers.Flatten()(x)
+    for units in hidden_units:
+        x = keras.layers.Dense(units, activation=activation)(x)
+    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(x)
+    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(x)
+    return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
+
+
+def build_decoder(
+    latent_dim,
+    output_shape,
+    hidden_units=(512,),
+    likelihood="bernoulli",
+    architecture="mlp",
+    activation="relu",
+):
+    """Builds the generative network `z -> ` parameters of `p(x|z)`.
+
+    Args:
+        latent_dim: positive integer, the number of latent dimensions.
+        output_shape: tuple, the shape of one example, `(784,)` or `(28, 28, 1)`.
+        hidden_units: sequence of positive integers, the sizes of the dense hidden layers
+            (applied in this order from `z`).
+        likelihood: `"bernoulli"` (sigmoid outputs: probabilities in [0, 1]) or `"gaussian"`
+            (linear outputs: the means).
+        architecture: `"mlp"` or `"conv"` (dense layers, then two strided transposed
+            convolutions back to `output_shape`).
+        activation: activation of the hidden layers.
+
+    Returns:
+        Functional `keras.Model` named `"decoder"` mapping `(batch_size, latent_dim)` to
+        `(batch_size,) + output_shape`.
+
+    Raises:
+        ValueError: for an invalid argument.
+    """
+    latent_dim = checks.positive_int("latent_dim", latent_dim)
+    hidden_units = checks.hidden_units(hidden_units)
+    likelihood = checks.choice("likelihood", likelihood, checks.LIKELIHOODS)
+    architecture = checks.choice("architecture", architecture, checks.ARCHITECTURES)
+    if architecture == "conv":
+        output_shape = checks.conv_shape("output_shape", output_shape)
+    else:
+        output_shape = checks.shape("output_shape", output_shape)
+    output_activation = "sigmoid" if likelihood == "bernoulli" else None
+
+    x = inputs = keras.Input(shape=(latent_dim,), name="z")
+    for units in hidden_units:
+        x = keras.layers.Dense(units, activation=activation)(x)
+    if architecture == "conv":
+        height, width, channels = output_shape
+        feature_shape = (height // 4, width // 4, 64)
+        x = keras.layers.Dense(math.prod(feature_shape), activation=activation)(x)
+        x = keras.layers.Reshape(feature_shape)(x)
+        x = keras.layers.Conv2DTranspose(
+            64, 3, strides=2, padding="same", activation=activation
+        )(x)
+        x = keras.layers.Conv2DTranspose(
+            32, 3, strides=2, padding="same", activation=activation
+        )(x)
+        outputs = keras.layers.Conv2DTranspose(
+            channels, 3, padding="same", activation=output_activation, name="reconstruction"
+        )(x)
+    else:
+        x = keras.layers.Dense(math.prod(output_shape), activation=output_activation)(x)
+        outputs = keras.layers.Reshape(output_shape, name="reconstruction")(x)
+    return keras.Model(inputs, outputs, name="decoder")
+
+
+def _negative_log_likelihood(x, reconstruction, likelihood, sigma):
+    if likelihood == "bernoulli":
+        return bernoulli_nll(x, reconstruction)
+    return gaussian_nll(x, reconstruction, sigma)
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class ReconstructionLoss(keras.losses.Loss):
+    """`-log p(x|z)` per example for the chosen likelihood, for `compile(loss=...)`.
+
+    Args:
+        likelihood: `"bernoulli"` or `"gaussian"`.
+        sigma: positive float, the Gaussian standard deviation (ignored for Bernoulli).
+    """
+
+    def __init__(self, likelihood="bernoulli", sigma=1.0, name="reconstruction_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.likelihood = checks.choice("likelihood", likelihood, checks.LIKELIHOODS)
+        self.sigma = checks.positive_float("sigma", sigma)
+
+    def call(self, y_true, y_pred):
+        return _negative_log_likelihood(y_true, y_pred, self.likelihood, self.sigma)
+
+    def get_config(self):
+        return {**super().get_config(), "likelihood": self.likelihood, "sigma": self.sigma}
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class ReconstructionLossMetric(keras.metrics.Mean):
+    """Reports the mean of `-log p(x|z)` as `reconstruction_loss` in `fit` and `evaluate`."""
+
+    def __init__(self, likelihood="bernoulli", sigma=1.0, name="reconstruction_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.likelihood = likelihood
+        self.sigma = sigma
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        nll = _negative_log_likelihood(y_true, y_pred, self.likelihood, self.sigma)
+        super().update_state(nll, sample_weight=sample_weight)
+
+    def get_config(self):
+        return {**super().get_config(), "likelihood": self.likelihood, "sigma": self.sigma}
+
+
+def build_vae(
+    encoder,
+    decoder,
+    likelihood="bernoulli",
+    sigma=1.0,
+    beta=1.0,
+    learning_rate=1e-3,
+    seed=None,
+    jit_compile="auto",
+):
+    """Joins an encoder and a decoder into a compiled variational autoencoder.
+
+    `vae(x)` encodes `x`, adds the KL term with `KLDivergenceLayer`, samples `z` with
+    `Sampling` and returns the decoder's reconstruction. `vae.fit(x, x)` minimizes the
+    negative ELBO per example, averaged over the batch:
+
+        loss = mean(nll(x, reconstruction)) + beta * mean(kl_divergence(z_mean, z_log_var))
+
+    with the reconstruction term from `compile(loss=ReconstructionLoss(...))`. `fit` and
+    `evaluate` report `loss`, `reconstruction_loss` and `kl_loss` in nats per example.
+
+    Args:
+        encoder: model `x -> [z_mean, z_log_var]`, as from `build_encoder`.
+        decoder: model `z -> reconstruction`, as from `build_decoder`.
+        likelihood: `"bernoulli"` or `"gaussian"`; must match the decoder's output.
+        sigma: positive float, the Gaussian decoder's fixed standard deviation.
+        beta: non-negative float, the weight of the KL term.
+        learning_rate: positive float, Adam's learning rate.
+        seed: integer or `None`, the seed of the `Sampling` layer.
+        jit_compile: passed to `compile`; `"auto"` lets Keras use XLA where it can.
+
+    Returns:
+        A compiled functional `keras.Model` named `"vae"`, with the attributes `encoder` and
+        `decoder`.
+
+    Raises:
+        ValueError: for an invalid argument or an encoder and decoder that do not fit together.
+    """
+    likelihood = checks.choice("likelihood", likelihood, checks.LIKELIHOODS)
+    sigma = checks.positive_float("sigma", sigma)
+    beta = checks.non_negative_float("beta", beta)
+    learning_rate = checks.positive_float("learning_rate", learning_rate)
+    latent_dim = encoder.outputs[0].shape[-1]
+    if tuple(decoder.inputs[0].shape[1:]) != (latent_dim,):
+        raise checks.invalid(
+            "decoder", f"a decoder taking z of shape (batch_size, {latent_dim})",
+            tuple(decoder.inputs[0].shape),
+        )
+    if tuple(decoder.outputs[0].shape[1:]) != tuple(encoder.inputs[0].shape[1:]):
+        raise checks.invalid(
+            "decoder",
+            f"a decoder whose output shape matches the encoder's input shape "
+            f"{tuple(encoder.inputs[0].shape[1:])}",
+            tuple(decoder.outputs[0].shape[1:]),
+        )
+
+    inputs = keras.Input(shape=encoder.inputs[0].shape[1:], name="x")
+    z_mean, z_log_var = encoder(inputs)
+    z_mean, z_log_var = KLDivergenceLayer(beta, name="kl_divergence")([z_mean, z_log_var])
+    z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
+    reconstruction = decoder(z)
+    vae = keras.Model(inputs, reconstruction, name="vae")
+    vae.encoder = encoder
+    vae.decoder = decoder
+    vae.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=ReconstructionLoss(likelihood, sigma),
+        metrics=[ReconstructionLossMetric(likelihood, sigma)],
+        jit_compile=jit_compile,
+    )
+    return vae

@@ -1,0 +1,118 @@
+"""Figures of a trained VAE. Each function returns a matplotlib `Figure` and shows nothing."""
+
+import math
+import statistics
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def image_shape(example_shape):
+    """The 2-D shape to draw one example as: `(784,) -> (28, 28)`, `(28, 28, 1) -> (28, 28)`."""
+    if len(example_shape) == 1:
+        side = math.isqrt(example_shape[0])
+        if side * side != example_shape[0]:
+            raise ValueError(
+                f"Invalid value for `example_shape`: expected a square number of pixels, "
+                f"received {example_shape}."
+            )
+        return side, side
+    return tuple(example_shape[:2])
+
+
+def _tile(images, rows, cols):
+    """Tiles `(rows * cols, height, width)` images into one `(rows * height, cols * width)`."""
+    height, width = images.shape[1:3]
+    grid = images[: rows * cols].reshape(rows, cols, height, width)
+    return grid.transpose(0, 2, 1, 3).reshape(rows * height, cols * width)
+
+
+def plot_history(history):
+    """Loss curves: total, reconstruction and KL, training and validation.
+
+    Args:
+        history: dict from metric name (`loss`, `val_loss`, ...) to per-epoch values.
+    """
+    names = [n for n in ("loss", "reconstruction_loss", "kl_loss") if n in history]
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        epochs = np.arange(1, len(history[name]) + 1)
+        ax.plot(epochs, history[name], label="training")
+        if f"val_{name}" in history:
+            ax.plot(epochs, history[f"val_{name}"], label="validation")
+        ax.set_title(name.replace("_", " "))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("nats per example")
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_reconstructions(encoder, decoder, x, num_images=10):
+    """Inputs (top row) above the decoder's means at `z = z_mean` (bottom row)."""
+    x = x[:num_images]
+    z_mean, _ = encoder.predict(x, verbose=0)
+    reconstruction = decoder.predict(z_mean, verbose=0)
+    shape = image_shape(x.shape[1:])
+    images = np.concatenate([x.reshape((-1,) + shape), reconstruction.reshape((-1,) + shape)])
+    fig, ax = plt.subplots(figsize=(num_images, 2.3))
+    ax.imshow(_tile(images, 2, len(x)), cmap="gray", vmin=0, vmax=1)
+    ax.set_title("inputs (top) and reconstructions (bottom)")
+    ax.axis("off")
+    return fig
+
+
+def plot_prior_samples(decoder, num_rows=10, seed=0):
+    """Decoder means for `z ~ N(0, I)`: new digits drawn from the prior."""
+    latent_dim = decoder.inputs[0].shape[-1]
+    z = np.random.default_rng(seed).standard_normal((num_rows * num_rows, latent_dim))
+    images = decoder.predict(z.astype(np.float32), verbose=0)
+    shape = image_shape(images.shape[1:])
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.imshow(_tile(images.reshape((-1,) + shape), num_rows, num_rows), cmap="gray",
+              vmin=0, vmax=1)
+    ax.set_title("samples from the prior p(z) = N(0, I)")
+    ax.axis("off")
+    return fig
+
+
+def plot_latent_space(encoder, x, labels):
+    """Posterior means `z_mean` coloured by label; projected on two principal axes if K > 2."""
+    z_mean, _ = encoder.predict(x, verbose=0)
+    title = "latent space (z_mean)"
+    if z_mean.shape[1] > 2:
+        centred = z_mean - z_mean.mean(axis=0)
+        _, _, components = np.linalg.svd(centred, full_matrices=False)
+        z_mean = centred @ components[:2].T
+        title = f"latent space (z_mean, {encoder.outputs[0].shape[-1]}-D, first two principal axes)"
+    elif z_mean.shape[1] == 1:
+        z_mean = np.concatenate([z_mean, np.zeros_like(z_mean)], axis=1)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    points = ax.scatter(z_mean[:, 0], z_mean[:, 1], c=labels, cmap="tab10", s=3)
+    fig.colorbar(points, ax=ax, label="label")
+    ax.set_title(title)
+    return fig
+
+
+def plot_manifold(decoder, num_rows=20):
+    """Decoded digits on a grid of 2-D latent points at evenly spaced prior quantiles."""
+    if decoder.inputs[0].shape[-1] != 2:
+        raise ValueError(
+            "Invalid value for `decoder`: expected a decoder with latent_dim 2, "
+            f"received latent_dim {decoder.inputs[0].shape[-1]}."
+        )
+    quantiles = [statistics.NormalDist().inv_cdf(p)
+                 for p in np.linspace(0.05, 0.95, num_rows)]
+    # Rows go from high z_2 at the top to low z_2 at the bottom.
+    z = np.array([[z1, z2] for z2 in quantiles[::-1] for z1 in quantiles], dtype=np.float32)
+    images = decoder.predict(z, verbose=0)
+    shape = image_shape(images.shape[1:])
+    fig, ax = plt.subplots(figsize=(8, 8))
+    ax.imshow(_tile(images.reshape((-1,) + shape), num_rows, num_rows), cmap="gray",
+              vmin=0, vmax=1)
+    ax.set_title("2-D latent manifold (z at prior quantiles 5%..95%)")
+    ax.axis("off")
+    return fig
