@@ -57,7 +57,7 @@ def build_decoder(
     architecture="mlp",
     activation="relu",
 ):
-    """Builds the generative network `z -> ` parameters of `p(x|z)`.
+    """Builds the generative network mapping `z` to the parameters of `p(x|z)`.
 
     Args:
         latent_dim: positive integer, the number of latent dimensions.

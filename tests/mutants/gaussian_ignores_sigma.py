@@ -1,0 +1,7 @@
+"""Ignores sigma in the Gaussian negative log-likelihood (uses sigma = 1)."""
+from keras_vae import *  # noqa: F401,F403
+import keras_vae
+
+
+def gaussian_nll(x, mean, sigma=1.0):
+    return keras_vae.gaussian_nll(x, mean, 1.0)
