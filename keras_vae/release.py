@@ -1,0 +1,128 @@
+"""Writes the student bundle and the Gradescope autograder zip.
+
+Usage: `python -m keras_vae.release --out DIR`
+
+`DIR/student/` holds the stubs, the assignment README, the graded tests and the data, training,
+evaluation and plotting code, without the reference solution or the instructor's answers.
+`DIR/autograder.zip` holds `setup.sh`, `run_autograder` and the same code and tests; it grades
+a submitted `assignments/__init__.py` and writes `/autograder/results/results.json`.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+# The reference solution and the instructor's material stay out of every bundle.
+SOLUTION_FILES = ("__init__.py", "layers.py", "losses.py", "models.py", "release.py")
+SOLUTION_FOLDERS = ("instructor", "__pycache__")
+
+BUNDLE_INIT = '''"""keras_vae (student bundle): data, training, evaluation, plots and the grader.
+
+The contract itself is yours to write in `assignments/`; every command takes `--impl
+assignments` by default in this bundle.
+"""
+'''
+
+STUDENT_README = """# VAE assignment: student bundle
+
+1. Read `assignments/README.md` and answer its theory questions.
+2. Install: `python -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt`
+3. Fill in `assignments/__init__.py`, then grade yourself: `pytest` (or
+   `python -m keras_vae.grade`).
+4. Train your VAE: `python -m keras_vae.train --epochs 10 --out runs/mine`, then look at the
+   plots in `runs/mine/`.
+5. Hand in `assignments/__init__.py` (and your theory answers as a PDF).
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Grades /autograder/submission and writes /autograder/results/results.json.
+set -u
+cd /autograder/source
+rm -rf assignments && mkdir assignments
+if [ -f /autograder/submission/assignments/__init__.py ]; then
+  cp -r /autograder/submission/assignments/. assignments/
+elif [ -f /autograder/submission/__init__.py ]; then
+  cp /autograder/submission/__init__.py assignments/__init__.py
+fi
+mkdir -p /autograder/results
+python3 -m keras_vae.grade --impl assignments --json /autograder/results/results.json
+"""
+
+SETUP_SH = """#!/usr/bin/env bash
+# Installs the grader's dependencies on Gradescope's image.
+set -e
+apt-get install -y python3 python3-pip python3-venv >/dev/null 2>&1 || true
+python3 -m pip install -r /autograder/source/requirements.txt
+"""
+
+
+def _copy_package(destination):
+    package = os.path.join(destination, "keras_vae")
+    shutil.copytree(HERE, package, ignore=lambda folder, names: [
+        n for n in names
+        if (folder == HERE and (n in SOLUTION_FILES or n in SOLUTION_FOLDERS))
+        or n == "__pycache__"])
+    with open(os.path.join(package, "__init__.py"), "w") as file:
+        file.write(BUNDLE_INIT)
+    for name in ("conftest.py", "requirements.txt"):
+        shutil.copy(os.path.join(ROOT, name), destination)
+
+
+def write_student_bundle(destination):
+    """Writes the student bundle into `destination` (which must not exist)."""
+    os.makedirs(destination)
+    _copy_package(destination)
+    shutil.copytree(os.path.join(ROOT, "assignments"), os.path.join(destination, "assignments"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    with open(os.path.join(destination, "README.md"), "w") as file:
+        file.write(STUDENT_README)
+
+
+def write_autograder_zip(path, staging):
+    """Writes Gradescope's autograder zip to `path`, building it in the folder `staging`."""
+    source = os.path.join(staging, "source")
+    os.makedirs(source)
+    _copy_package(source)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o755 << 16
+            archive.writestr(info, text)
+        for folder, _, names in os.walk(source):
+            for name in names:
+                full = os.path.join(folder, name)
+                archive.write(full, os.path.relpath(full, source))
+
+
+def release(out):
+    """Writes `out/student/` and `out/autograder.zip`; returns their paths."""
+    if os.path.exists(os.path.join(out, "student")):
+        raise ValueError(f"Invalid value for `out`: expected a folder without a student/ "
+                         f"bundle, received {out!r}, which has one.")
+    student = os.path.join(out, "student")
+    write_student_bundle(student)
+    zip_path = os.path.join(out, "autograder.zip")
+    write_autograder_zip(zip_path, os.path.join(out, "autograder"))
+    return student, zip_path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m keras_vae.release", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="folder to write the bundles into")
+    args = parser.parse_args(argv)
+    try:
+        student, zip_path = release(args.out)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Student bundle: {student}\nAutograder zip: {zip_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Builders, bad input, fit's reported losses, and saving and loading."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_vae
+from keras_vae.graded import witness
+from keras_vae.graded.test_models import probe_models
+
+RNG = np.random.default_rng(0)
+X = (RNG.uniform(size=(64, 784)) < 0.3).astype(np.float32)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: keras_vae.build_encoder((784,), 0), "latent_dim"),
+    (lambda: keras_vae.build_encoder((784,), 2.5), "latent_dim"),
+    (lambda: keras_vae.build_encoder((784,), 2, hidden_units=()), "hidden_units"),
+    (lambda: keras_vae.build_encoder((784,), 2, hidden_units=(0,)), "hidden_units"),
+    (lambda: keras_vae.build_encoder((784,), 2, architecture="rnn"), "architecture"),
+    (lambda: keras_vae.build_encoder((784,), 2, architecture="conv"), "input_shape"),
+    (lambda: keras_vae.build_decoder(2, (784,), likelihood="poisson"), "likelihood"),
+    (lambda: keras_vae.build_decoder(2, (30, 30, 1), architecture="conv"), "output_shape"),
+    (lambda: keras_vae.KLDivergenceLayer(beta=-1.0), "beta"),
+    (lambda: keras_vae.build_vae(*probe_models()[:2], sigma=0.0), "sigma"),
+    (lambda: keras_vae.build_vae(*probe_models()[:2], beta=float("nan")), "beta"),
+    (lambda: keras_vae.build_vae(*probe_models()[:2], likelihood="mse"), "likelihood"),
+    (lambda: keras_vae.build_vae(keras_vae.build_encoder((784,), 3),
+                                 keras_vae.build_decoder(4, (784,))), "decoder"),
+    (lambda: keras_vae.build_vae(keras_vae.build_encoder((784,), 3),
+                                 keras_vae.build_decoder(3, (28, 28, 1))), "decoder"),
+])
+def test_bad_arguments_raise_value_error_naming_them(call, name):
+    """Invalid arguments raise ValueError naming the argument, what was expected and received."""
+    with pytest.raises(ValueError, match=rf"Invalid value for `{name}`: expected .+, received"):
+        call()
+
+
+def test_conv_architecture_shapes():
+    """The convolutional encoder and decoder map (28, 28, 1) images to latents and back."""
+    encoder = keras_vae.build_encoder((28, 28, 1), 6, architecture="conv")
+    decoder = keras_vae.build_decoder(6, (28, 28, 1), architecture="conv")
+    z_mean, z_log_var = encoder.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0)
+    assert z_mean.shape == z_log_var.shape == (2, 6)
+    probs = decoder.predict(np.zeros((2, 6), np.float32), verbose=0)
+    assert probs.shape == (2, 28, 28, 1) and 0 <= probs.min() and probs.max() <= 1
+
+
+def test_fit_reports_loss_as_reconstruction_plus_beta_kl():
+    """fit and evaluate report loss = reconstruction_loss + beta * kl_loss, on validation too."""
+    encoder = keras_vae.build_encoder((784,), 4, (32,))
+    decoder = keras_vae.build_decoder(4, (784,), (32,))
+    vae = keras_vae.build_vae(encoder, decoder, beta=0.3, seed=1)
+    history = vae.fit(X, X, epochs=2, batch_size=16, validation_data=(X, X), verbose=0).history
+    for prefix in ("", "val_"):
+        loss = np.array(history[prefix + "loss"])
+        parts = (np.array(history[prefix + "reconstruction_loss"])
+                 + 0.3 * np.array(history[prefix + "kl_loss"]))
+        np.testing.assert_allclose(loss, parts, rtol=1e-5, err_msg=f"{prefix}loss vs parts")
+
+
+def test_evaluate_matches_closed_form_and_ignores_batch_size():
+    """evaluate's loss equals the float64 negative ELBO of a probe model, at any batch size."""
+    encoder, decoder, forward = probe_models()
+    vae = keras_vae.build_vae(encoder, decoder)
+    z_mean, z_log_var, probs = forward(X)
+    expected = (witness.bernoulli_nll(X, probs) + witness.kl_divergence(z_mean, z_log_var)).mean()
+    for batch_size in (8, 64):
+        received = vae.evaluate(X, X, batch_size=batch_size, verbose=0, return_dict=True)
+        assert abs(received["loss"] - expected) < 1e-4 * expected, (
+            f"batch_size={batch_size}: expected {expected:.4f}, received {received['loss']:.4f}")
+
+
+def test_saved_models_load_back_with_the_same_outputs(tmp_path):
+    """vae, encoder and decoder save as .keras and load back with identical deterministic outputs."""
+    encoder = keras_vae.build_encoder((28, 28, 1), 3, (16,), architecture="conv")
+    decoder = keras_vae.build_decoder(3, (28, 28, 1), (16,), architecture="conv")
+    vae = keras_vae.build_vae(encoder, decoder, seed=5)
+    images = X[:8].reshape(-1, 28, 28, 1)
+    vae.fit(images, images, epochs=1, verbose=0)
+    for name, model in (("vae", vae), ("encoder", encoder), ("decoder", decoder)):
+        model.save(tmp_path / f"{name}.keras")
+    loaded_vae = keras.models.load_model(tmp_path / "vae.keras")
+    loaded_encoder = keras.models.load_model(tmp_path / "encoder.keras")
+    loaded_decoder = keras.models.load_model(tmp_path / "decoder.keras")
+    z_mean = encoder.predict(images, verbose=0)[0]
+    np.testing.assert_array_equal(loaded_encoder.predict(images, verbose=0)[0], z_mean)
+    np.testing.assert_array_equal(loaded_decoder.predict(z_mean, verbose=0),
+                                  decoder.predict(z_mean, verbose=0))
+    inner = loaded_vae.get_layer("encoder")
+    np.testing.assert_array_equal(inner.predict(images, verbose=0)[0], z_mean)
+    assert loaded_vae.get_layer("z").seed == 5
+    assert loaded_vae.loss.likelihood == "bernoulli"
