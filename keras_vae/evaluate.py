@@ -135,7 +135,7 @@ def evaluate_run(run_dir, num_samples=None, data_path=None, log=print):
     from keras_vae import train
 
     config, impl, encoder, decoder = train.load_run(run_dir)
-    data = train.load_data(config, data_path=data_path, log=log)
+    data, _ = train.load_data(config, data_path=data_path, log=log)
     return train.evaluate_model(
         config, impl, encoder, decoder, data.x_test,
         num_samples=num_samples or config.num_iw_samples,

@@ -137,9 +137,13 @@ def main(argv=None):
               f"received {args.timeout}.", file=sys.stderr)
         return 2
     start = time.monotonic()
-    rows, _ = grade(args.impl, args.timeout)
+    rows, output = grade(args.impl, args.timeout)
     elapsed = time.monotonic() - start
-    table = format_rubric(rows) if rows else "Score: 0/0 (the graded tests could not start)"
+    if rows:
+        table = format_rubric(rows)
+    else:
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        table = f"The graded tests could not start:\n{tail}\nScore: 0/0"
     print(table)
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

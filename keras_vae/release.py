@@ -39,17 +39,18 @@ STUDENT_README = """# VAE assignment: student bundle
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Grades /autograder/submission and writes /autograder/results/results.json.
+# Grades $root/submission and writes $root/results/results.json (root: /autograder).
 set -u
-cd /autograder/source
+root=${AUTOGRADER_ROOT:-/autograder}
+cd "$root/source"
 rm -rf assignments && mkdir assignments
-if [ -f /autograder/submission/assignments/__init__.py ]; then
-  cp -r /autograder/submission/assignments/. assignments/
-elif [ -f /autograder/submission/__init__.py ]; then
-  cp /autograder/submission/__init__.py assignments/__init__.py
+if [ -f "$root/submission/assignments/__init__.py" ]; then
+  cp -r "$root/submission/assignments/." assignments/
+elif [ -f "$root/submission/__init__.py" ]; then
+  cp "$root/submission/__init__.py" assignments/__init__.py
 fi
-mkdir -p /autograder/results
-python3 -m keras_vae.grade --impl assignments --json /autograder/results/results.json
+mkdir -p "$root/results"
+python3 -m keras_vae.grade --impl assignments --json "$root/results/results.json"
 """
 
 SETUP_SH = """#!/usr/bin/env bash

@@ -1,0 +1,91 @@
+"""The student bundle and the Gradescope autograder zip."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from keras_vae import release
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ALTERNATIVE = os.path.join(ROOT, "tests", "solutions", "alternative.py")
+
+
+def run_in(folder, *command, **env):
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    environment.update(env, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(command, cwd=folder, env=environment, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("release")
+    student, zip_path = release.release(str(out))
+    return out, student, zip_path
+
+
+def test_bundle_holds_no_solution_and_no_answers(bundle):
+    """The student bundle has the stubs and the tools but no reference solution or answers."""
+    _, student, zip_path = bundle
+    files = {os.path.relpath(os.path.join(folder, name), student)
+             for folder, _, names in os.walk(student) for name in names}
+    assert {"assignments/__init__.py", "assignments/README.md", "keras_vae/train.py",
+            "keras_vae/graded/test_models.py", "keras_vae/data/mnist_sample.npz",
+            "conftest.py", "requirements.txt"} <= files
+    for forbidden in ("keras_vae/layers.py", "keras_vae/losses.py", "keras_vae/models.py",
+                      "keras_vae/release.py"):
+        assert forbidden not in files
+    assert not any("instructor" in name for name in files)
+    for name in files:
+        if name.endswith(".py") and not name.startswith("assignments"):
+            text = open(os.path.join(student, name)).read()
+            assert "exp(0.5 * z_log_var) * epsilon\n" not in text.replace("return ", ""), name
+    with zipfile.ZipFile(zip_path) as archive:
+        names = set(archive.namelist())
+    assert {"setup.sh", "run_autograder", "keras_vae/grade.py"} <= names
+    assert "keras_vae/models.py" not in names and "assignments/__init__.py" not in names
+
+
+def test_release_refuses_to_overwrite(bundle):
+    """Releasing into a folder that already has a bundle is a ValueError naming `out`."""
+    out, _, _ = bundle
+    with pytest.raises(ValueError, match="Invalid value for `out`"):
+        release.release(str(out))
+
+
+@pytest.mark.slow
+def test_in_the_bundle_stubs_score_zero_and_a_solution_full_marks(bundle, tmp_path):
+    """In a copy of the bundle the stubs score 0/50; a completed solution scores 50/50 and trains."""
+    _, student, _ = bundle
+    copy = tmp_path / "student"
+    shutil.copytree(student, copy)
+    result = run_in(copy, sys.executable, "-m", "keras_vae.grade")
+    assert "Score: 0/50" in result.stdout, result.stdout + result.stderr
+    shutil.copy(ALTERNATIVE, copy / "assignments" / "__init__.py")
+    result = run_in(copy, sys.executable, "-m", "keras_vae.grade")
+    assert "Score: 50/50" in result.stdout, result.stdout + result.stderr
+    result = run_in(copy, sys.executable, "-m", "keras_vae.train", "--dataset", "sample",
+                    "--epochs", "1", "--iw-samples", "2", "--out", "runs/mine")
+    assert result.returncode == 0, result.stderr
+    assert (copy / "runs" / "mine" / "prior_samples.png").exists()
+
+
+@pytest.mark.slow
+def test_autograder_zip_grades_a_submission(bundle, tmp_path):
+    """run_autograder grades a submitted assignments/__init__.py into a valid results.json."""
+    _, _, zip_path = bundle
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(root / "source")
+    (root / "submission").mkdir()
+    shutil.copy(ALTERNATIVE, root / "submission" / "__init__.py")
+    result = run_in(root / "source", "bash", str(root / "source" / "run_autograder"),
+                    AUTOGRADER_ROOT=str(root),
+                    PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 50, result.stdout + result.stderr
