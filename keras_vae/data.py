@@ -118,7 +118,9 @@ def make_dataset(x, batch_size, binarize="none", shuffle=True, seed=0):
     """Builds the `tf.data` pipeline `fit` consumes: batches of `(x, x)` pairs.
 
     The images stay in one tensor; each batch is a gather of shuffled indices, binarized on
-    the fly for `binarize="dynamic"`, and prefetched, so no Python runs per batch.
+    the fly for `binarize="dynamic"`, and prefetched, so no Python runs per batch. Shuffled
+    (training) batches all have `batch_size` images: the remainder of an epoch is dropped, a
+    different one each epoch, so that compiled steps see one static shape.
 
     Args:
         x: float32 array of shape `(num_images,) + example_shape`, values in [0, 1].
@@ -135,7 +137,7 @@ def make_dataset(x, batch_size, binarize="none", shuffle=True, seed=0):
     indices = tf.data.Dataset.range(len(x))
     if shuffle:
         indices = indices.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    batches = indices.batch(batch_size).map(
+    batches = indices.batch(batch_size, drop_remainder=shuffle).map(
         lambda i: tf.gather(images, i), num_parallel_calls=tf.data.AUTOTUNE
     )
     if binarize == "dynamic":

@@ -154,6 +154,15 @@ class ReconstructionLossMetric(keras.metrics.Mean):
         return {**super().get_config(), "likelihood": self.likelihood, "sigma": self.sigma}
 
 
+def _xla_helps(encoder, decoder):
+    """XLA speeds up dense models everywhere, but slows convolutions down on CPU."""
+    import tensorflow as tf
+
+    convolutional = any(isinstance(layer, keras.layers.Conv2D)
+                        for model in (encoder, decoder) for layer in model.layers)
+    return not convolutional or bool(tf.config.list_physical_devices("GPU"))
+
+
 def build_vae(
     encoder,
     decoder,
@@ -163,6 +172,7 @@ def build_vae(
     learning_rate=1e-3,
     seed=None,
     jit_compile="auto",
+    steps_per_execution=8,
 ):
     """Joins an encoder and a decoder into a compiled variational autoencoder.
 
@@ -183,7 +193,11 @@ def build_vae(
         beta: non-negative float, the weight of the KL term.
         learning_rate: positive float, Adam's learning rate.
         seed: integer or `None`, the seed of the `Sampling` layer.
-        jit_compile: passed to `compile`; `"auto"` lets Keras use XLA where it can.
+        jit_compile: passed to `compile`; `"auto"` compiles the training step with XLA except
+            for convolutional models on a machine without a GPU, where XLA measured slower
+            (`benchmarks/README.md`).
+        steps_per_execution: passed to `compile`: training steps run per call of the
+            compiled function, which removes per-batch Python overhead.
 
     Returns:
         A compiled functional `keras.Model` named `"vae"`, with the attributes `encoder` and
@@ -210,6 +224,9 @@ def build_vae(
             tuple(decoder.outputs[0].shape[1:]),
         )
 
+    if jit_compile == "auto":
+        jit_compile = _xla_helps(encoder, decoder)
+
     inputs = keras.Input(shape=encoder.inputs[0].shape[1:], name="x")
     z_mean, z_log_var = encoder(inputs)
     z_mean, z_log_var = KLDivergenceLayer(beta, name="kl_divergence")([z_mean, z_log_var])
@@ -223,5 +240,6 @@ def build_vae(
         loss=ReconstructionLoss(likelihood, sigma),
         metrics=[ReconstructionLossMetric(likelihood, sigma)],
         jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
     )
     return vae
