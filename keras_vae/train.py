@@ -156,8 +156,8 @@ def build_models(config, impl):
 def load_data(config, data_path=None, log=print):
     """Loads, scales, splits and (statically) binarizes the data of `config`.
 
-    Returns an `ImageData` whose arrays have the model's example shape; `x_train` excludes the
-    validation images, which come back as `x_val`.
+    Returns `(data, x_val)`: an `ImageData` whose arrays have the model's example shape, its
+    `x_train` without the validation images, and those validation images.
     """
     import numpy as np
 
