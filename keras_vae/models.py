@@ -172,7 +172,7 @@ def build_vae(
     learning_rate=1e-3,
     seed=None,
     jit_compile="auto",
-    steps_per_execution=8,
+    steps_per_execution=32,
 ):
     """Joins an encoder and a decoder into a compiled variational autoencoder.
 
