@@ -5,9 +5,11 @@ Bernoulli likelihood: `"static"` once with a seed, `"dynamic"` afresh in every e
 `tf.data` pipeline, one vectorized draw per batch.
 """
 
+import contextlib
 import dataclasses
 import importlib.resources
 import os
+import sys
 
 import numpy as np
 import tensorflow as tf
@@ -85,7 +87,10 @@ def load_images(dataset="mnist", data_path=None, log=print):
         import keras
 
         try:
-            (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, dataset).load_data()
+            # Keras prints its download notice; stdout stays for the commands' results.
+            with contextlib.redirect_stdout(sys.stderr):
+                (x_train, y_train), (x_test, y_test) = getattr(keras.datasets,
+                                                               dataset).load_data()
         except Exception as error:  # keras raises a bare Exception for a failed download.
             log(
                 f"Could not load {dataset} ({type(error).__name__}: no network and no cached "

@@ -131,3 +131,27 @@ def test_convolutional_gaussian_run_with_warmup_schedule_and_early_stopping(tmp_
                                "--lr-schedule", "cosine", "--early-stopping", "2",
                                "--out", out]) == 0
     assert len(history_rows(out)) == 3
+
+
+def test_evaluate_prints_only_json_on_stdout_when_offline(tmp_path, monkeypatch, capsys):
+    """Offline, evaluate's stdout is pure JSON: download notices go to stderr."""
+    import keras
+
+    def fail():
+        print("Downloading data from https://example.invalid/mnist.npz")
+        raise Exception("URL fetch failure")
+
+    out = str(tmp_path / "run")
+    assert train.main(["--hidden-units", "32", "--iw-samples", "2", "--epochs", "1",
+                       "--out", out, "--dataset", "sample"]) == 0
+    with open(os.path.join(out, "config.json")) as file:
+        config = json.load(file)
+    config["dataset"] = "mnist"
+    with open(os.path.join(out, "config.json"), "w") as file:
+        json.dump(config, file)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", fail)
+    capsys.readouterr()
+    assert evaluate.main([out, "--num-samples", "2"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["num_test_images"] == 1000
+    assert "Downloading" in printed.err and "embedded MNIST sample" in printed.err
