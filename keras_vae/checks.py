@@ -24,24 +24,19 @@ def positive_int(name, value):
     return int(value)
 
 
+def _finite_real(value):
+    return (not isinstance(value, bool) and isinstance(value, numbers.Real)
+            and math.isfinite(value))
+
+
 def positive_float(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
+    if not _finite_real(value) or value <= 0:
         raise invalid(name, "a positive finite number", value)
     return float(value)
 
 
 def non_negative_float(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value < 0
-    ):
+    if not _finite_real(value) or value < 0:
         raise invalid(name, "a non-negative finite number", value)
     return float(value)
 
@@ -52,30 +47,27 @@ def choice(name, value, options):
     return value
 
 
+def _positive_ints(name, value, expected):
+    """Checks a non-empty sequence of positive integers; returns it as a tuple."""
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise invalid(name, expected, value)
+    if not items or any(
+        isinstance(i, bool) or not isinstance(i, numbers.Integral) or i < 1 for i in items
+    ):
+        raise invalid(name, expected, value)
+    return tuple(int(i) for i in items)
+
+
 def hidden_units(value):
     """Checks `hidden_units`: a non-empty sequence of positive integers."""
-    try:
-        units = tuple(value)
-    except TypeError:
-        raise invalid("hidden_units", "a non-empty sequence of positive integers", value)
-    if not units or any(
-        isinstance(u, bool) or not isinstance(u, numbers.Integral) or u < 1 for u in units
-    ):
-        raise invalid("hidden_units", "a non-empty sequence of positive integers", value)
-    return tuple(int(u) for u in units)
+    return _positive_ints("hidden_units", value, "a non-empty sequence of positive integers")
 
 
 def shape(name, value):
     """Checks a per-example shape such as `(784,)` or `(28, 28, 1)`."""
-    try:
-        dims = tuple(value)
-    except TypeError:
-        raise invalid(name, "a tuple of positive integers such as (784,)", value)
-    if not dims or any(
-        isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in dims
-    ):
-        raise invalid(name, "a tuple of positive integers such as (784,)", value)
-    return tuple(int(d) for d in dims)
+    return _positive_ints(name, value, "a tuple of positive integers such as (784,)")
 
 
 def conv_shape(name, value):
