@@ -4,8 +4,12 @@ The data, training, evaluation and plotting code never imports the reference sol
 directly: it takes a module with the contract's names, so a student's module plugs in.
 """
 
+import dataclasses
 import importlib
+import importlib.machinery
 import importlib.util
+import os
+import sys
 
 CONTRACT = (
     "reparameterize",
@@ -57,3 +61,38 @@ def load_impl(name=None):
             f"received {name!r}, which lacks {', '.join(missing)}."
         )
     return module
+
+
+@dataclasses.dataclass(frozen=True)
+class Location:
+    """Where a module's source lives: the `sys.path` entry above it and its `.py` files."""
+
+    root: str
+    files: tuple
+
+
+def locate(name):
+    """Finds module `name` on `sys.path` without running any of its code (or its packages').
+
+    Returns:
+        A `Location`, or `None` when the module is not found as source files.
+    """
+    parts = name.split(".")
+    for root in sys.path:
+        root = os.path.abspath(root or os.getcwd())
+        spec = importlib.machinery.PathFinder.find_spec(parts[0], [root])
+        for part in parts[1:]:
+            if spec is None or not spec.submodule_search_locations:
+                spec = None
+                break
+            spec = importlib.machinery.PathFinder.find_spec(part, spec.submodule_search_locations)
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            continue
+        if spec.submodule_search_locations:
+            folder = os.path.dirname(spec.origin)
+            files = sorted(os.path.join(dirpath, file) for dirpath, _, names in os.walk(folder)
+                           for file in names if file.endswith(".py"))
+        else:
+            files = [spec.origin]
+        return Location(root, tuple(files))
+    return None

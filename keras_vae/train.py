@@ -3,24 +3,38 @@
 Usage: `python -m keras_vae.train [--epochs N] [--latent-dim K] [--impl MODULE] [--out DIR] ...`
 
 The run directory holds `vae.keras`, `encoder.keras`, `decoder.keras`, `history.csv`,
-`config.json`, `metrics.json` and the plots. Training resumes from the last finished epoch when
-the same command is run again after an interruption.
+`config.json`, `metrics.json` and the plots. A checkpoint is written after every epoch (and, on
+request, every N steps or minutes within one), atomically, so a run killed at any moment, even
+with SIGKILL, resumes from its last checkpoint when the same command is run again. One process
+at a time trains in a run directory, and a finished run is not trained over without --overwrite.
 """
 
 import argparse
-import csv
+import contextlib
 import dataclasses
-import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 
-from keras_vae import checks
+from keras_vae import checks, rundir
 from keras_vae.data import BINARIZATIONS, DATASETS
 
 TEST_BINARIZATION_SEED = 2015
 FIGURES = ("loss_curves", "reconstructions", "prior_samples", "latent_space", "manifold")
+# Fields a resumed run may change: how long it trains and how often it checkpoints.
+RESUMABLE_CHANGES = ("num_epochs", "checkpoint_every_steps", "checkpoint_every_minutes")
+EPILOG = """\
+exit status:
+  0    the run is finished, also when it already was: the command then says where its results
+       are and trains nothing, so a script or notebook cell can safely run it again
+  1    training failed: a NaN loss, or no readable checkpoint is left
+  2    bad input, or the run directory is in use by another process
+  130  interrupted by Ctrl-C (SIGINT); 143: by SIGTERM. The finished epochs are kept: run the
+       same command to resume.
+"""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +62,8 @@ class TrainConfig:
     lr_schedule: str = "constant"
     early_stopping: int = 0
     num_iw_samples: int = 100
+    checkpoint_every_steps: int = 0
+    checkpoint_every_minutes: float = 0.0
 
     def validate(self):
         """Raises `ValueError` naming the first invalid field."""
@@ -74,6 +90,10 @@ class TrainConfig:
             raise checks.invalid("early_stopping", "a non-negative integer (0: off)",
                                  self.early_stopping)
         checks.positive_int("num_iw_samples", self.num_iw_samples)
+        if self.checkpoint_every_steps < 0:
+            raise checks.invalid("checkpoint_every_steps", "a non-negative integer (0: off)",
+                                 self.checkpoint_every_steps)
+        checks.non_negative_float("checkpoint_every_minutes", self.checkpoint_every_minutes)
         if self.data_path is not None and not os.path.isfile(self.data_path):
             raise checks.invalid("data_path", "an existing .npz file", self.data_path)
         return self
@@ -84,9 +104,10 @@ class TrainConfig:
 
 
 def parse_args(argv=None):
-    """Parses the command line into a validated `TrainConfig`."""
+    """Parses the command line into a validated `TrainConfig` and the `--overwrite` flag."""
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(prog="python -m keras_vae.train", description=__doc__,
+                                     epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--dataset", default=defaults.dataset, help=f"one of {', '.join(DATASETS)}")
@@ -114,6 +135,14 @@ def parse_args(argv=None):
         help="patience in epochs on the validation loss (0: off)")
     add("--iw-samples", type=int, default=defaults.num_iw_samples,
         help="importance samples k for the final -log p(x) estimate")
+    add("--checkpoint-every-steps", type=int, default=0, metavar="N",
+        help="also checkpoint within an epoch every N training steps, rounded up to the 32 "
+             "steps of one compiled call (0: only at the end of each epoch)")
+    add("--checkpoint-every-minutes", type=float, default=0.0, metavar="M",
+        help="also checkpoint within an epoch once M minutes have passed since the last "
+             "checkpoint (0: off)")
+    add("--overwrite", action="store_true",
+        help="discard the run directory's results, history and checkpoints and train anew")
     args = parser.parse_args(argv)
     try:
         hidden_units = tuple(int(u) for u in args.hidden_units.split(",") if u.strip())
@@ -129,8 +158,9 @@ def parse_args(argv=None):
         binarize=binarize, seed=args.seed, out=args.out, impl=args.impl,
         validation_split=args.validation_split, kl_warmup_epochs=args.kl_warmup,
         lr_schedule=args.lr_schedule, early_stopping=args.early_stopping,
-        num_iw_samples=args.iw_samples,
-    ).validate()
+        num_iw_samples=args.iw_samples, checkpoint_every_steps=args.checkpoint_every_steps,
+        checkpoint_every_minutes=args.checkpoint_every_minutes,
+    ).validate(), args.overwrite
 
 
 def build_models(config, impl):
@@ -183,11 +213,7 @@ def load_data(config, data_path=None, log=print):
 def _callbacks(config, vae, num_val):
     import keras
 
-    callbacks = [
-        keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.CSVLogger(os.path.join(config.out, "history.csv"), append=True),
-        keras.callbacks.BackupAndRestore(os.path.join(config.out, "backup")),
-    ]
+    callbacks = [keras.callbacks.TerminateOnNaN()]
     if config.kl_warmup_epochs:
         kl_layers = [layer for layer in vae.layers
                      if isinstance(getattr(layer, "beta", None), keras.Variable)]
@@ -210,14 +236,6 @@ def _callbacks(config, vae, num_val):
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor, patience=config.early_stopping, restore_best_weights=True))
     return callbacks
-
-
-def read_history(path):
-    """Reads `history.csv` into a dict from metric name to per-epoch floats."""
-    with open(path, newline="") as file:
-        rows = list(csv.DictReader(file))
-    return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {})
-            if key != "epoch"}
 
 
 def evaluate_model(config, impl, encoder, decoder, x_test, num_samples):
@@ -251,7 +269,7 @@ def save_figures(config, encoder, decoder, data, history):
     paths = []
     for name, figure in figures.items():
         paths.append(os.path.join(config.out, f"{name}.png"))
-        figure.savefig(paths[-1], dpi=100)
+        rundir.replace_atomically(paths[-1], lambda partial: figure.savefig(partial, dpi=100))
         plt.close(figure)
     return paths
 
@@ -260,16 +278,22 @@ def _custom_objects(impl):
     return {name: getattr(impl, name) for name in ("Sampling", "KLDivergenceLayer")}
 
 
+
 def load_run(run_dir):
-    """Loads `(config, impl, encoder, decoder)` from a run directory."""
+    """Loads `(config, impl, encoder, decoder)` from a finished run directory.
+
+    Raises:
+        ValueError: naming `run_dir` when it holds no finished run.
+    """
     import keras
 
     from keras_vae.impl import load_impl
 
-    with open(os.path.join(run_dir, "config.json")) as file:
-        raw = json.load(file)
-    raw["hidden_units"] = tuple(raw["hidden_units"])
-    config = TrainConfig(**raw)
+    names = ("config.json", "encoder.keras", "decoder.keras")
+    if not all(os.path.isfile(os.path.join(run_dir, name)) for name in names):
+        raise checks.invalid("run_dir", "a finished run directory holding " + ", ".join(names),
+                             run_dir)
+    config = _read_config(run_dir, "run_dir")
     impl = load_impl(config.impl)
     models = [keras.models.load_model(os.path.join(run_dir, f"{name}.keras"),
                                       custom_objects=_custom_objects(impl), compile=False)
@@ -277,69 +301,242 @@ def load_run(run_dir):
     return (config, impl, *models)
 
 
-def _check_resumable(config):
-    """Refuses to resume a run directory whose saved config differs from `config`."""
-    path = os.path.join(config.out, "config.json")
-    if not os.path.isdir(os.path.join(config.out, "backup")) or not os.path.exists(path):
-        return False
-    with open(path) as file:
-        saved = json.load(file)
-    current = json.loads(json.dumps(dataclasses.asdict(config)))
-    differing = sorted(k for k in current if k != "num_epochs" and saved.get(k) != current[k])
+def _read_config(run_dir, name="out"):
+    """The `TrainConfig` saved in `run_dir`, `None` if there is none."""
+    try:
+        raw = rundir.read_json(os.path.join(run_dir, "config.json"))
+        if raw is None:
+            return None
+        fields = {field.name for field in dataclasses.fields(TrainConfig)}
+        raw = {key: value for key, value in raw.items() if key in fields}
+        if "hidden_units" in raw:
+            raw["hidden_units"] = tuple(raw["hidden_units"])
+        return TrainConfig(**raw)
+    except (ValueError, TypeError, KeyError) as error:
+        raise checks.invalid(name, "a run directory with a readable config.json (or "
+                             "--overwrite to start it anew)", f"{run_dir}: {error}")
+
+
+def _check_run_directory(config):
+    """Returns the figures of a finished run of `config` in its directory, else `None`.
+
+    Raises:
+        ValueError: naming `out` when the directory holds a finished run of another config, or
+            an unfinished one that differs in more than `RESUMABLE_CHANGES`.
+    """
+    saved = _read_config(config.out)
+    finished = rundir.is_finished(config.out)
+    if saved is None or not (finished or os.path.isdir(os.path.join(config.out, "backup"))):
+        return None
+    # A finished run is the same run only if it trained as many epochs.
+    ignored = [name for name in RESUMABLE_CHANGES if not (finished and name == "num_epochs")]
+    differing = sorted(field.name for field in dataclasses.fields(TrainConfig)
+                       if field.name not in ignored
+                       and getattr(saved, field.name) != getattr(config, field.name))
+    state = "finished" if finished else "unfinished"
     if differing:
         raise checks.invalid(
-            "out", "a new run directory, or the unfinished run's own settings to resume it",
-            f"{config.out} holding an unfinished run that differs in {', '.join(differing)}")
-    return True
+            "out", "a new run directory, the run's own settings, or --overwrite to replace it",
+            f"{config.out} holding a {state} run that differs in {', '.join(differing)}")
+    return rundir.read_json(os.path.join(config.out, "metrics.json")) if finished else None
 
 
-def train(config, log=print):
-    """Trains, saves, plots and evaluates the run of `config`; returns the test figures."""
+class _Signals:
+    """Turns SIGINT and SIGTERM into `KeyboardInterrupt`, held back while a checkpoint is written."""
+
+    def __init__(self):
+        self.received = None
+        self.holding = False
+        self.pending = False
+
+    def handle(self, signum, frame):
+        self.received = signum
+        if self.holding:
+            self.pending = True
+        else:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def hold(self):
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def installed(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {signum: signal.signal(signum, self.handle)
+                    for signum in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+def _checkpoint_callback(config, vae, checkpoints, progress, steps_per_epoch, hold_signals):
+    """Checkpoints after each finished epoch, and every N steps or minutes within one.
+
+    `progress` holds `epoch` (finished epochs), `step` (steps of the next one finished),
+    `offset` (steps finished before this `fit` call), `history` and `nan_epoch`.
+    """
     import keras
-    import tensorflow as tf
 
+    last = dict(step=progress["step"], time=time.monotonic())
+
+    def save(complete=False):
+        with hold_signals():
+            checkpoints.save(vae, progress["epoch"], progress["step"], progress["history"],
+                             complete)
+        last.update(step=progress["step"], time=time.monotonic())
+
+    def on_batch_end(batch, logs=None):
+        # With steps_per_execution, `batch` is the last step of the compiled call.
+        step = progress["offset"] + batch + 1
+        if step >= steps_per_epoch or not math.isfinite((logs or {}).get("loss", 0.0)):
+            return
+        progress["step"] = step
+        every_steps, every_minutes = config.checkpoint_every_steps, config.checkpoint_every_minutes
+        if ((every_steps and step - last["step"] >= every_steps)
+                or (every_minutes and time.monotonic() - last["time"] >= 60 * every_minutes)):
+            save()
+
+    def on_epoch_end(epoch, logs=None):
+        row = {"epoch": epoch, **{key: float(value) for key, value in (logs or {}).items()}}
+        if not all(math.isfinite(value) for value in row.values()):
+            progress["nan_epoch"] = epoch
+            return
+        progress["history"].append(row)
+        progress.update(epoch=epoch + 1, step=0, offset=0)
+        save()
+
+    callback = keras.callbacks.LambdaCallback(on_train_batch_end=on_batch_end,
+                                              on_epoch_end=on_epoch_end)
+    callback.save = save
+    return callback
+
+
+def _fit(config, vae, data, x_val, checkpoints, state, hold_signals):
+    """Trains from the checkpoint `state` (or the start) to the last epoch; returns the history."""
     from keras_vae.data import make_dataset
-    from keras_vae.impl import load_impl
 
-    config.validate()
-    impl = load_impl(config.impl)
-    resuming = _check_resumable(config)
-    data, x_val = load_data(config, log=log)
-    keras.utils.set_random_seed(config.seed)
-    encoder, decoder, vae = build_models(config, impl)
-
-    os.makedirs(config.out, exist_ok=True)
-    if not resuming and os.path.exists(os.path.join(config.out, "history.csv")):
-        os.remove(os.path.join(config.out, "history.csv"))
-    with open(os.path.join(config.out, "config.json"), "w") as file:
-        json.dump(dataclasses.asdict(config), file, indent=2)
-
-    gpus = tf.config.list_physical_devices("GPU")
-    log(f"Device: {'GPU ' + gpus[0].name if gpus else 'CPU'}; data: {data.source}, "
-        f"{len(data.x_train)} training, {len(x_val)} validation, {len(data.x_test)} test images"
-        + ("; resuming from the last finished epoch" if resuming else ""))
+    progress = dict(epoch=0, step=0, history=[], complete=False)
+    progress.update(state or {})
+    if progress["complete"]:
+        return progress["history"]
+    progress.update(offset=progress["step"], nan_epoch=None)
+    steps_per_epoch = len(data.x_train) // config.batch_size
     train_data = make_dataset(data.x_train, config.batch_size, config.binarize,
                               seed=config.seed)
     val_data = (make_dataset(x_val, config.batch_size, shuffle=False)
                 if len(x_val) else None)
+    checkpoint = _checkpoint_callback(config, vae, checkpoints, progress, steps_per_epoch,
+                                      hold_signals)
+    callbacks = _callbacks(config, vae, len(x_val)) + [checkpoint]
+    options = dict(validation_data=val_data, callbacks=callbacks, shuffle=False,
+                   verbose=1 if sys.stdout.isatty() else 2)
+    if progress["step"]:
+        # The rest of an epoch checkpointed within: its row averages the steps trained now.
+        vae.fit(train_data, initial_epoch=progress["epoch"], epochs=progress["epoch"] + 1,
+                steps_per_epoch=steps_per_epoch - progress["step"], **options)
+    if progress["epoch"] < config.num_epochs and not vae.stop_training:
+        vae.fit(train_data, initial_epoch=progress["epoch"], epochs=config.num_epochs,
+                **options)
+    if progress["nan_epoch"] is not None:
+        raise FloatingPointError(
+            f"The loss became NaN or infinite in epoch {progress['nan_epoch'] + 1}; the models "
+            "were not saved. Try a lower --learning-rate (with --overwrite), or check the data "
+            "range.")
+    progress["complete"] = True
+    checkpoint.save(complete=True)
+    return progress["history"]
+
+
+def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib.nullcontext):
+    """Trains, saves, plots and evaluates the run of `config`; returns the test figures.
+
+    Resumes an unfinished run in `config.out` from its last checkpoint; a finished run of the
+    same config is not trained again (its figures are returned) unless `overwrite`.
+
+    Args:
+        config: a `TrainConfig`.
+        overwrite: whether to discard what `config.out` holds and train anew.
+        log: function called with each line of progress.
+        warn: function called with one line per unreadable checkpoint (default: to stderr).
+        hold_signals: context manager factory; no interrupt is raised while a checkpoint is
+            written inside it.
+
+    Raises:
+        ValueError: for an invalid config or a run directory holding another run.
+        rundir.RunDirectoryBusy: when another process trains in `config.out`.
+        rundir.CheckpointError: when the run's checkpoints exist but none can be read.
+        FloatingPointError: when the loss becomes NaN or infinite.
+    """
+    config.validate()
+    from keras_vae.impl import load_impl
+
+    impl = load_impl(config.impl)
+    created = not os.path.exists(config.out)
+    with rundir.lock(config.out):
+        try:
+            return _train_locked(config, impl, overwrite, log, warn, hold_signals)
+        except ValueError:
+            if created and not os.path.exists(os.path.join(config.out, "config.json")):
+                # Bad input found after the directory was made: leave no run directory behind.
+                os.remove(os.path.join(config.out, ".lock"))
+                with contextlib.suppress(OSError):
+                    os.rmdir(config.out)
+            raise
+
+
+def _train_locked(config, impl, overwrite, log, warn, hold_signals):
+    import keras
+    import tensorflow as tf
+
+    if overwrite:
+        rundir.clear(config.out)
+    figures = _check_run_directory(config)
+    if figures is not None:
+        log(f"The run in {config.out} is already finished: its models, plots and "
+            "metrics.json are there. Add --overwrite to train it anew.")
+        return figures
+    data, x_val = load_data(config, log=log)
+    keras.utils.set_random_seed(config.seed)
+    encoder, decoder, vae = build_models(config, impl)
+    checkpoints = rundir.Checkpoints(
+        config.out, warn or (lambda line: print(line, file=sys.stderr)), rundir.kill_hook())
+    state = checkpoints.restore(vae)
+    rundir.write_json(os.path.join(config.out, "config.json"), dataclasses.asdict(config))
+
+    gpus = tf.config.list_physical_devices("GPU")
+    resuming = ""
+    if state:
+        resuming = f"; resuming after epoch {state['epoch']}" + (
+            f" and {state['step']} steps of the next" if state["step"] else "")
+    log(f"Device: {'GPU ' + gpus[0].name if gpus else 'CPU'}; data: {data.source}, "
+        f"{len(data.x_train)} training, {len(x_val)} validation, {len(data.x_test)} test images"
+        + resuming)
     start = time.perf_counter()
-    vae.fit(train_data, validation_data=val_data, epochs=config.num_epochs,
-            callbacks=_callbacks(config, vae, len(x_val)), shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
+    _fit(config, vae, data, x_val, checkpoints, state, hold_signals)
     train_seconds = time.perf_counter() - start
 
-    history = read_history(os.path.join(config.out, "history.csv"))
-    if not history or not all(math.isfinite(v) for v in history["loss"]):
-        raise FloatingPointError(
-            f"The loss became NaN or infinite in epoch {len(history.get('loss', [])) + 1}; "
-            "nothing was saved. Try a lower --learning-rate, or check the data range.")
+    history = rundir.read_history(os.path.join(config.out, "history.csv"))
     for name, model in (("vae", vae), ("encoder", encoder), ("decoder", decoder)):
-        model.save(os.path.join(config.out, f"{name}.keras"))
+        rundir.replace_atomically(os.path.join(config.out, f"{name}.keras"), model.save)
+    checkpoints.fault("results")
     save_figures(config, encoder, decoder, data, history)
     figures = evaluate_model(config, impl, encoder, decoder, data.x_test, config.num_iw_samples)
     figures.update(train_seconds=train_seconds, epochs_trained=len(history["loss"]),
                    data_source=data.source)
-    with open(os.path.join(config.out, "metrics.json"), "w") as file:
-        json.dump(figures, file, indent=2)
+    rundir.write_json(os.path.join(config.out, "metrics.json"), figures)
+    rundir.remove_checkpoints(config.out)
     log(f"Test set ({figures['num_test_images']} images): negative ELBO "
         f"{figures['test_loss']:.2f} nats (reconstruction {figures['test_reconstruction_loss']:.2f}"
         f" + KL {figures['test_kl_loss']:.2f}); importance-weighted -log p(x) "
@@ -349,19 +546,25 @@ def train(config, log=print):
 
 
 def main(argv=None):
-    try:
-        config = parse_args(argv)
-        train(config)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except FloatingPointError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nInterrupted: the finished epochs are kept; run the same command to resume.",
-              file=sys.stderr)
-        return 130
+    signals = _Signals()
+    out = None
+    with signals.installed():
+        try:
+            config, overwrite = parse_args(argv)
+            out = config.out
+            train(config, overwrite, hold_signals=signals.hold)
+        except (ValueError, rundir.RunDirectoryBusy) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        except (FloatingPointError, rundir.CheckpointError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            signum = signals.received or signal.SIGINT
+            kept = f" in {out}" if out else ""
+            print(f"\nInterrupted by {signal.Signals(signum).name}: the finished epochs are kept"
+                  f"{kept}; run the same command to resume.", file=sys.stderr)
+            return 128 + signum
     return 0
 
 

@@ -1,0 +1,97 @@
+"""Lists code in a submission that reaches for the grader, for an instructor to look at.
+
+The scan reads the source (it never runs it) and flags: imports of the grading package, of
+pytest or of process, signal and introspection modules; `sys.argv`, `sys.modules` and frame
+access; `/proc` and the grader's paths; `atexit`, `os._exit`, process spawning and signals;
+`exec`, `eval` and `__import__`; and files opened for writing. A flag changes no score: it
+points a person at lines worth reading. The stubs' own imports (`keras`, `keras.ops`) and the
+usual scientific imports are never flagged.
+"""
+
+import ast
+
+MODULES = {
+    "keras_vae.graded": "imports the grading package", "keras_vae.grade": "imports the grader",
+    "pytest": "imports pytest", "_pytest": "imports pytest internals",
+    "subprocess": "can start processes", "multiprocessing": "can start processes",
+    "signal": "handles signals", "atexit": "runs code at exit", "ctypes": "calls C directly",
+    "gc": "inspects live objects", "inspect": "inspects frames", "threading": "starts threads",
+    "shutil": "copies or deletes files", "socket": "opens network connections",
+    "builtins": "patches built-ins", "importlib": "imports dynamically",
+}
+ATTRIBUTES = {
+    ("sys", "argv"): "reads the command line", ("sys", "modules"): "reaches other modules",
+    ("sys", "_getframe"): "inspects frames", ("sys", "exit"): "exits the process",
+    ("os", "_exit"): "ends the process at once", ("os", "fork"): "forks the process",
+    ("os", "kill"): "sends signals", ("os", "killpg"): "sends signals",
+    ("os", "setsid"): "detaches from the grader", ("os", "system"): "runs shell commands",
+    ("os", "popen"): "runs shell commands", ("os", "write"): "writes to file descriptors",
+    ("os", "remove"): "deletes files", ("os", "unlink"): "deletes files",
+    ("os", "environ"): "reads the environment", ("os", "getppid"): "looks for the grader",
+}
+CALLS = {"exec": "runs generated code", "eval": "runs generated code",
+         "__import__": "imports dynamically", "exit": "exits the process",
+         "quit": "exits the process", "compile": "compiles generated code",
+         "globals": "patches module globals", "setattr": "patches attributes"}
+STRINGS = ("/proc", "/autograder", "results.json", "grade-log", "keras_vae.graded")
+
+
+def _module_flag(name):
+    for module, why in MODULES.items():
+        if name == module or name.startswith(module + "."):
+            return why
+    if name.startswith("os.") and name.split(".")[1] in {"exec", "spawn"}:
+        return "can start processes"
+    return None
+
+
+def _writes(call):
+    mode = call.args[1] if len(call.args) > 1 else next(
+        (k.value for k in call.keywords if k.arg == "mode"), None)
+    return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and any(
+        c in mode.value for c in "wax+")
+
+
+def _flags_in(tree):
+    for node in ast.walk(tree):
+        why = None
+        if isinstance(node, ast.Import):
+            why = next(filter(None, (_module_flag(alias.name) for alias in node.names)), None)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            why = _module_flag(node.module) or next(filter(None, (
+                _module_flag(f"{node.module}.{alias.name}") for alias in node.names)), None)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            why = ATTRIBUTES.get((node.value.id, node.attr))
+            if node.value.id == "os" and node.attr.startswith(("exec", "spawn", "posix_spawn")):
+                why = "can start processes"
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            why = CALLS.get(node.func.id)
+            if node.func.id == "open" and _writes(node):
+                why = "opens a file for writing"
+        elif isinstance(node, ast.Raise) and node.exc is not None:
+            target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if isinstance(target, ast.Name) and target.id in ("SystemExit", "KeyboardInterrupt"):
+                why = f"raises {target.id}"
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if any(text in node.value for text in STRINGS):
+                why = "names the grader's files or /proc"
+        if why:
+            yield node.lineno, why
+
+
+def scan(files):
+    """Flags in the submission's `files`: `"path:line: why"` lines, in file and line order."""
+    flags = []
+    for path in files:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as file:
+                tree = ast.parse(file.read(), filename=path)
+        except (OSError, SyntaxError, ValueError) as error:
+            flags.append(f"{path}: could not be read as Python ({type(error).__name__})")
+            continue
+        seen = set()
+        for line, why in sorted(_flags_in(tree)):
+            if (line, why) not in seen:
+                seen.add((line, why))
+                flags.append(f"{path}:{line}: {why}")
+    return flags

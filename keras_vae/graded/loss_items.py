@@ -1,0 +1,246 @@
+"""Graded: the KL divergence and the two reconstruction negative log-likelihoods.
+
+Pixel counts, image sizes and latent sizes come from the grading seed, never MNIST's alone:
+code that hard-codes 784 pixels or one latent size loses these points.
+"""
+
+import numpy as np
+
+from keras_vae.graded import witness
+from keras_vae.graded.rubric import Item
+from keras_vae.graded.witness import array, expect_close, expect_shape
+
+KL_HINT = ("check the sign, the '- 1', that z_log_var is log(sigma**2) (not log sigma), and "
+           "that the latent axis is summed, not averaged.")
+BERNOULLI_HINT = ("sum over every pixel (keras' binary_crossentropy takes the mean, and the "
+                  "pixel count is not always 784), and keep both terms: x * log(probs) + "
+                  "(1 - x) * log(1 - probs).")
+GAUSSIAN_HINT = ("the squared error is divided by 2 * sigma**2 and the normalizing constant "
+                 "D * log(sigma) + D / 2 * log(2 * pi) counts D, the pixels of one example "
+                 "(not always 784).")
+
+
+def _num_pixels(rng):
+    return int(rng.choice([n for n in range(40, 400) if n != 784]))
+
+
+def _image_shape(rng):
+    return (int(rng.integers(3, 12)), int(rng.integers(3, 12)), int(rng.integers(1, 4)))
+
+
+def kl_inputs(rng):
+    batch_size, latent_dim = int(rng.integers(4, 10)), int(rng.integers(2, 10))
+    return {"z_mean": rng.normal(scale=2.0, size=(batch_size, latent_dim)).astype(np.float32),
+            "z_log_var": rng.normal(scale=1.5, size=(batch_size, latent_dim)).astype(np.float32),
+            "z_mean_1": rng.normal(scale=2.0, size=(batch_size, 1)).astype(np.float32),
+            "z_log_var_1": rng.normal(scale=1.5, size=(batch_size, 1)).astype(np.float32)}
+
+
+def kl_probe(impl, inputs):
+    return {suffix: impl.kl_divergence(inputs["z_mean" + suffix], inputs["z_log_var" + suffix])
+            for suffix in ("", "_1")}
+
+
+def kl_closed_form_judge(inputs, observed):
+    for suffix in ("", "_1"):
+        z_mean, z_log_var = inputs["z_mean" + suffix], inputs["z_log_var" + suffix]
+        expect_close(observed[suffix], witness.kl_divergence(z_mean, z_log_var),
+                     f"kl_divergence(z_mean, z_log_var) with latent_dim={z_mean.shape[1]}",
+                     KL_HINT)
+
+
+def zero_at_prior_inputs(rng):
+    return {"shape": [int(rng.integers(2, 6)), int(rng.integers(1, 6))]}
+
+
+def zero_at_prior_probe(impl, inputs):
+    zeros = np.zeros(inputs["shape"], np.float32)
+    return {"kl": impl.kl_divergence(zeros, zeros)}
+
+
+def zero_at_prior_judge(inputs, observed):
+    expect_close(observed["kl"], np.zeros(inputs["shape"][0]), "kl_divergence(0, 0)",
+                 "the '- 1' term is missing, or the formula is not the Gaussian KL.", atol=1e-6)
+
+
+def non_negative_judge(inputs, observed):
+    for suffix in ("", "_1"):
+        kl = array(observed[suffix], "kl_divergence")
+        assert kl.size and np.all(kl >= -1e-5), (
+            f"kl_divergence: expected values >= 0, received minimum "
+            f"{kl.min() if kl.size else 'nothing'}.\n"
+            "Likely mistake: the sign is flipped (that is -KL, the term of the ELBO).")
+
+
+def per_example_judge(inputs, observed):
+    for suffix in ("", "_1"):
+        expect_shape(observed[suffix], (len(inputs["z_mean" + suffix]),),
+                     f"kl_divergence(z_mean, z_log_var) with latent_dim="
+                     f"{inputs['z_mean' + suffix].shape[1]}")
+
+
+def kl_reference_judge(inputs, observed):
+    # Written per latent dimension, as tfp.distributions.kl_divergence(Normal, Normal) is;
+    # tests/test_witness.py checks this form against TFP.
+    for suffix in ("", "_1"):
+        mean = np.float64(inputs["z_mean" + suffix])
+        scale = np.exp(0.5 * np.float64(inputs["z_log_var" + suffix]))
+        per_dimension = np.log(1.0 / scale) + (scale**2 + mean**2) / 2.0 - 0.5
+        expect_close(observed[suffix], per_dimension.sum(axis=1),
+                     "kl_divergence vs the KL of diagonal Gaussians", "see kl.closed_form.")
+
+
+def bernoulli_inputs(rng):
+    batch_size, num_pixels = int(rng.integers(3, 7)), _num_pixels(rng)
+    shape = (batch_size,) + _image_shape(rng)
+    return {"x": rng.uniform(size=(batch_size, num_pixels)).astype(np.float32),
+            "probs": rng.uniform(0.02, 0.98, size=(batch_size, num_pixels)).astype(np.float32),
+            "x_image": rng.uniform(size=shape).astype(np.float32),
+            "probs_image": rng.uniform(0.02, 0.98, size=shape).astype(np.float32),
+            "x_binary": (rng.uniform(size=(batch_size, num_pixels)) < 0.3).astype(np.float32)}
+
+
+def bernoulli_flat_probe(impl, inputs):
+    return {"nll": impl.bernoulli_nll(inputs["x"], inputs["probs"])}
+
+
+def bernoulli_flat_judge(inputs, observed):
+    expect_close(observed["nll"], witness.bernoulli_nll(inputs["x"], inputs["probs"]),
+                 f"bernoulli_nll(x, probs) for x in [0, 1] of shape {inputs['x'].shape}",
+                 BERNOULLI_HINT)
+
+
+def bernoulli_image_probe(impl, inputs):
+    return {"nll": impl.bernoulli_nll(inputs["x_image"], inputs["probs_image"])}
+
+
+def bernoulli_image_judge(inputs, observed):
+    expect_close(observed["nll"], witness.bernoulli_nll(inputs["x_image"], inputs["probs_image"]),
+                 f"bernoulli_nll on images of shape {inputs['x_image'].shape}",
+                 "reduce over all axes but the first (e.g. axis=(1, 2, 3)), not only the last.")
+
+
+def bernoulli_bounds_probe(impl, inputs):
+    x = np.array([[0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 1.0, 0.0]], np.float32)
+    probs = np.array([[0.0, 1.0, 0.0, 1.0], [0.0, 1.0, 0.0, 1.0]], np.float32)
+    return {"nll": impl.bernoulli_nll(x, probs)}
+
+
+def bernoulli_bounds_judge(inputs, observed):
+    nll = array(observed["nll"], "bernoulli_nll")
+    expect_shape(nll, (2,), "bernoulli_nll at probabilities 0 and 1")
+    assert np.all(np.isfinite(nll)), (
+        f"bernoulli_nll at probabilities 0 and 1: expected finite values, received {nll}.\n"
+        "Likely mistake: log(0); clip probs to [epsilon, 1 - epsilon] before taking logs.")
+    assert nll[0] < 1e-3 and nll[1] > 10, (
+        f"bernoulli_nll: expected ~0 for perfect predictions and a large value for wrong "
+        f"ones, received {nll}.")
+
+
+def bernoulli_binary_probe(impl, inputs):
+    return {"nll": impl.bernoulli_nll(inputs["x_binary"], inputs["probs"])}
+
+
+def bernoulli_binary_judge(inputs, observed):
+    probs, x = np.float64(inputs["probs"]), inputs["x_binary"]
+    # log_prob of a Bernoulli written by cases, as tfp.distributions.Bernoulli computes it.
+    log_prob = np.where(x == 1, np.log(probs), np.log1p(-probs))
+    expect_close(observed["nll"], -log_prob.sum(axis=1), "bernoulli_nll on binary x",
+                 BERNOULLI_HINT)
+
+
+def gaussian_inputs(rng):
+    batch_size, num_pixels = int(rng.integers(3, 7)), _num_pixels(rng)
+    shape = (batch_size,) + _image_shape(rng)
+    return {"x": rng.uniform(size=(batch_size, num_pixels)).astype(np.float32),
+            "mean": rng.uniform(size=(batch_size, num_pixels)).astype(np.float32),
+            "x_image": rng.uniform(size=shape).astype(np.float32),
+            "mean_image": rng.uniform(size=shape).astype(np.float32),
+            "sigmas": [float(rng.uniform(0.3, 0.8)), float(rng.uniform(1.5, 3.0))]}
+
+
+def gaussian_unit_probe(impl, inputs):
+    return {"nll": impl.gaussian_nll(inputs["x"], inputs["mean"], 1.0)}
+
+
+def gaussian_unit_judge(inputs, observed):
+    expect_close(observed["nll"], witness.gaussian_nll(inputs["x"], inputs["mean"], 1.0),
+                 f"gaussian_nll(x, mean, sigma=1.0) for x of shape {inputs['x'].shape}",
+                 GAUSSIAN_HINT)
+
+
+def gaussian_sigma_probe(impl, inputs):
+    return {str(s): impl.gaussian_nll(inputs["x"], inputs["mean"], s) for s in inputs["sigmas"]}
+
+
+def gaussian_sigma_judge(inputs, observed):
+    for sigma in inputs["sigmas"]:
+        expect_close(observed[str(sigma)], witness.gaussian_nll(inputs["x"], inputs["mean"], sigma),
+                     f"gaussian_nll(sigma={sigma:.3f})",
+                     "sigma is ignored, or used as a variance: the density has sigma**2 in the "
+                     "exponent's denominator and log(sigma) per pixel.")
+
+
+def gaussian_image_probe(impl, inputs):
+    return {"nll": impl.gaussian_nll(inputs["x_image"], inputs["mean_image"], inputs["sigmas"][0])}
+
+
+def gaussian_image_judge(inputs, observed):
+    expect_close(observed["nll"], witness.gaussian_nll(inputs["x_image"], inputs["mean_image"],
+                                                       inputs["sigmas"][0]),
+                 f"gaussian_nll on images of shape {inputs['x_image'].shape}",
+                 "reduce over all non-batch axes, and count D = height * width * channels "
+                 "pixels in the constant.")
+
+
+def gaussian_reference_probe(impl, inputs):
+    return {"nll": impl.gaussian_nll(inputs["x"], inputs["mean"], inputs["sigmas"][1])}
+
+
+def gaussian_reference_judge(inputs, observed):
+    # Summed per-pixel log densities, as tfp.distributions.Normal(mean, sigma).log_prob gives.
+    sigma = inputs["sigmas"][1]
+    log_prob = (-0.5 * ((np.float64(inputs["x"]) - inputs["mean"]) / sigma) ** 2
+                - np.log(sigma) - 0.5 * np.log(2 * np.pi))
+    expect_close(observed["nll"], -log_prob.sum(axis=1), "gaussian_nll vs per-pixel Normal "
+                 "log densities", GAUSSIAN_HINT)
+
+
+ITEMS = [
+    Item("kl.closed_form", 2, "kl_divergence equals 0.5 * sum(z_mean**2 + exp(z_log_var) - "
+         "z_log_var - 1) per example.", ("kl_divergence",), kl_inputs, kl_probe,
+         kl_closed_form_judge),
+    Item("kl.zero_at_prior", 1, "KL divergence is zero when q equals the prior N(0, I).",
+         ("kl_divergence",), zero_at_prior_inputs, zero_at_prior_probe, zero_at_prior_judge),
+    Item("kl.non_negative", 1, "KL divergence is never negative.", ("kl_divergence",),
+         kl_inputs, kl_probe, non_negative_judge),
+    Item("kl.per_example", 1, "kl_divergence returns one value per example, shape "
+         "(batch_size,), for latent_dim 1 and more.", ("kl_divergence",), kl_inputs, kl_probe,
+         per_example_judge),
+    Item("kl.tfp", 1, "kl_divergence agrees with the KL of diagonal Gaussians as "
+         "tfp.distributions computes it.", ("kl_divergence",), kl_inputs, kl_probe,
+         kl_reference_judge),
+    Item("bernoulli.sum_over_pixels", 2, "bernoulli_nll is binary cross-entropy summed (not "
+         "averaged) over however many pixels there are.", ("bernoulli_nll",), bernoulli_inputs,
+         bernoulli_flat_probe, bernoulli_flat_judge),
+    Item("bernoulli.image_shape", 1, "bernoulli_nll sums over every non-batch axis of "
+         "(batch_size, height, width, channels) images.", ("bernoulli_nll",), bernoulli_inputs,
+         bernoulli_image_probe, bernoulli_image_judge),
+    Item("bernoulli.finite_at_bounds", 1, "bernoulli_nll stays finite for probabilities of "
+         "exactly 0 and 1.", ("bernoulli_nll",), lambda rng: {}, bernoulli_bounds_probe,
+         bernoulli_bounds_judge),
+    Item("bernoulli.tfp", 1, "bernoulli_nll agrees with -tfd.Bernoulli(probs).log_prob(x) "
+         "summed over pixels.", ("bernoulli_nll",), bernoulli_inputs, bernoulli_binary_probe,
+         bernoulli_binary_judge),
+    Item("gaussian.closed_form", 2, "gaussian_nll is sum((x - mean)**2) / 2 + D/2 log(2 pi) "
+         "at sigma = 1, constant included.", ("gaussian_nll",), gaussian_inputs,
+         gaussian_unit_probe, gaussian_unit_judge),
+    Item("gaussian.sigma", 2, "gaussian_nll uses sigma as a standard deviation, for sigma "
+         "below and above 1.", ("gaussian_nll",), gaussian_inputs, gaussian_sigma_probe,
+         gaussian_sigma_judge),
+    Item("gaussian.image_shape", 1, "gaussian_nll sums over every non-batch axis of images.",
+         ("gaussian_nll",), gaussian_inputs, gaussian_image_probe, gaussian_image_judge),
+    Item("gaussian.tfp", 1, "gaussian_nll agrees with -tfd.Normal(mean, sigma).log_prob(x) "
+         "summed over pixels.", ("gaussian_nll",), gaussian_inputs, gaussian_reference_probe,
+         gaussian_reference_judge),
+]

@@ -1,0 +1,83 @@
+"""What a grading tells its readers: the rubric table, and Gradescope's `results.json`."""
+
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+NOT_IMPLEMENTED = "not implemented yet (the stub still raises NotImplementedError)"
+
+
+def explain_dependencies(rows, items):
+    """Points each failing item at a contract name it builds on that fails its own items.
+
+    Args:
+        rows: dict from item id to its row (`status`, `message`), changed in place.
+        items: dict from item id to its `rubric.Item`.
+    """
+    failing = {}
+    for item_id, item in items.items():
+        if rows[item_id]["status"] == "failed":
+            failing.setdefault(item.uses[0], []).append(item_id)
+    for item_id, item in items.items():
+        row = rows[item_id]
+        if row["status"] != "failed" or row["message"] == NOT_IMPLEMENTED:
+            continue
+        broken = [name for name in item.uses[1:] if name in failing]
+        if broken:
+            row["message"] += (f"\nFix {broken[0]} first: it fails "
+                               f"{', '.join(failing[broken[0]][:3])}, and this test builds on "
+                               "it.")
+
+
+def format_rubric(rows):
+    """Formats rubric rows (`id`, `points`, `status`, `title`, `message`) as a table."""
+    lines = [f"{'id':<32} {'points':>7}  verdict"]
+    for row in rows:
+        earned = row["points"] if row["status"] == "passed" else 0
+        mark = {"passed": "PASS", "failed": "FAIL"}.get(row["status"], "NOT RUN")
+        lines.append(f"{row['id']:<32} {earned:>3}/{row['points']:<3}  {mark} {row['title']}")
+        if row["status"] != "passed" and row["message"]:
+            lines.extend("      " + line for line in row["message"].splitlines()[:6])
+    score = sum(r["points"] for r in rows if r["status"] == "passed")
+    lines.append(f"Score: {score}/{sum(r['points'] for r in rows)}")
+    return "\n".join(lines)
+
+
+def _truncate(text, limit):
+    return text if len(text) <= limit else text[:limit] + f"\n[... {len(text) - limit} more characters cut]"
+
+
+def gradescope_results(rows, execution_time, output, report, visibility=None):
+    """Builds Gradescope's autograder `results.json` content.
+
+    `report["flags"]` and the submission's output go into a test visible to instructors only
+    (`"visibility": "hidden"`, 0 points) and into `extra_data`; students never see them.
+    """
+    visibility = visibility or {}
+    tests = [{
+        "score": float(row["points"] if row["status"] == "passed" else 0),
+        "max_score": float(row["points"]),
+        "status": "passed" if row["status"] == "passed" else "failed",
+        "name": row["title"],
+        "number": row["id"],
+        "output": _truncate(row["message"] or "Passed.", 2000),
+        "visibility": visibility.get(row["id"], "visible"),
+    } for row in rows]
+    flagged = report.get("flags", [])
+    review = ["Code that reaches for the grader (listed for a person to look at; it changes no "
+              "score):"] + [f"  {flag}" for flag in flagged] if flagged else [
+              "No code that reaches for the grader was found."]
+    review += ["", f"Graded inputs: {report.get('seed')} seed. Containment: "
+               f"{report.get('containment')}.", "", "End of the submission's output:",
+               report.get("output_tail", "")]
+    tests.append({"score": 0.0, "max_score": 0.0, "status": "failed" if flagged else "passed",
+                  "name": "Instructor review: flagged code and the submission's output",
+                  "number": "instructor.review", "output": _truncate("\n".join(review), 8000),
+                  "visibility": "hidden"})
+    return {
+        "score": float(sum(test["score"] for test in tests)),
+        "execution_time": float(round(execution_time, 3)),
+        "output": _truncate(output, 20000),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {"flags": flagged, "seed": report.get("seed"),
+                       "containment": report.get("containment")},
+        "tests": tests,
+    }
