@@ -11,7 +11,7 @@ from keras_vae.graded.witness import array, expect_close, expect_shape
 
 
 def _posterior(rng, batch_size=None, latent_dim=None):
-    batch_size = batch_size or int(rng.integers(4, 9))
+    batch_size = batch_size or int(rng.integers(200, 300))
     latent_dim = latent_dim or int(rng.integers(2, 8))
     return {"z_mean": rng.normal(size=(batch_size, latent_dim)).astype(np.float32),
             "z_log_var": rng.normal(scale=1.5, size=(batch_size, latent_dim)).astype(np.float32)}
@@ -21,6 +21,21 @@ def _tensors(inputs, suffix=""):
     import tensorflow as tf
 
     return [tf.constant(inputs["z_mean" + suffix]), tf.constant(inputs["z_log_var" + suffix])]
+
+
+def _expect_posterior_draws(z, inputs, what, suffix=""):
+    """Asserts `z` looks like draws of N(z_mean, exp(z_log_var)): standardized, mean 0 and
+    standard deviation 1 within 6 standard errors."""
+    z = array(z, what)
+    z_mean = np.float64(inputs["z_mean" + suffix])
+    expect_shape(z, z_mean.shape, what)
+    epsilon = (z - z_mean) / np.exp(0.5 * np.float64(inputs["z_log_var" + suffix]))
+    size = epsilon.size
+    assert abs(epsilon.mean()) < 6 / np.sqrt(size) and abs(epsilon.std() - 1) < 6 / np.sqrt(2 * size), (
+        f"{what}: expected draws of N(z_mean, exp(z_log_var)), whose standardized noise "
+        f"(z - z_mean) / exp(0.5 * z_log_var) has mean 0 and standard deviation 1; received "
+        f"mean {epsilon.mean():.3f} and standard deviation {epsilon.std():.3f}.\nLikely "
+        "mistake: z is not z_mean + exp(0.5 * z_log_var) * epsilon with epsilon ~ N(0, I).")
 
 
 def reparameterize_inputs(rng):
@@ -60,8 +75,9 @@ def shape_probe(impl, inputs):
 
 def shape_judge(inputs, observed):
     for suffix in ("", "_1"):
-        expect_shape(observed[suffix], inputs["z_mean" + suffix].shape,
-                     "Sampling()([z_mean, z_log_var])")
+        _expect_posterior_draws(observed[suffix], inputs,
+                                f"Sampling()([z_mean, z_log_var]) with latent_dim="
+                                f"{inputs['z_mean' + suffix].shape[1]}", suffix)
 
 
 def fresh_noise_probe(impl, inputs):
@@ -77,6 +93,8 @@ def fresh_noise_probe(impl, inputs):
 
 
 def fresh_noise_judge(inputs, observed):
+    for z in observed["eager"] + observed["predict"]:
+        _expect_posterior_draws(z, inputs, "Sampling output")
     first, second = (array(z, "Sampling output") for z in observed["eager"])
     assert not np.allclose(first, second), (
         "Two eager calls returned the same z: expected new epsilon on each call, received the "
@@ -155,6 +173,8 @@ def seed_probe(impl, inputs):
 
 
 def seed_judge(inputs, observed):
+    for key in ("first", "again", "other"):
+        _expect_posterior_draws(observed[key], inputs, "Sampling output")
     first, again, other = (array(observed[k], "Sampling output")
                            for k in ("first", "again", "other"))
     assert first.shape == again.shape and np.allclose(first, again), (
@@ -176,8 +196,8 @@ def config_judge(inputs, observed):
     assert observed["seed"] == 11, (
         f"get_config()['seed']: expected 11, received {observed['seed']}.\n"
         "Likely mistake: get_config does not add the seed to the base config.")
-    expect_shape(observed["z"], inputs["z_mean"].shape,
-                 "Sampling.from_config(config) called on [z_mean, z_log_var]")
+    _expect_posterior_draws(observed["z"], inputs,
+                            "Sampling.from_config(config) called on [z_mean, z_log_var]")
 
 
 ITEMS = [

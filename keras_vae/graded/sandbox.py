@@ -39,10 +39,14 @@ def sandbox_user(name, python):
         entry = pwd.getpwnam(name)
     except KeyError:
         return None, f"there is no user {name!r} to run the submission as"
-    probe = subprocess.run([python, "-c", "import keras_vae.graded.child"], user=entry.pw_uid,
-                           group=entry.pw_gid, extra_groups=[], capture_output=True,
-                           cwd="/", timeout=60, env=_base_env("/"))
-    if probe.returncode != 0:
+    try:
+        probe = subprocess.run([python, "-c", "import keras_vae.graded.child"],
+                               user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
+                               capture_output=True, cwd="/", timeout=60, env=_base_env("/"))
+        usable = probe.returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        usable = False
+    if not usable:
         return None, (f"user {name!r} cannot run {python} with keras_vae (file permissions), "
                       f"so the submission ran as root")
     return (entry.pw_uid, entry.pw_gid, name), None

@@ -1,7 +1,7 @@
 """A complete solution written unlike the reference, to prove the graded tests are fair.
 
 It uses raw TensorFlow and TensorFlow Probability instead of keras.ops, sqrt(exp(v)) for
-exp(0.5 v), tanh units of other sizes, a decoder without named layers, a plain loss function
+exp(0.5 v), tanh hidden units, a decoder without named layers, a plain loss function
 in compile and a KL layer without the reference's metric.
 """
 
@@ -71,7 +71,7 @@ def build_encoder(input_shape, latent_dim, hidden_units=(512,)):
     x = keras.Input(input_shape)
     h = keras.layers.Flatten()(x)
     for units in hidden_units:
-        h = keras.layers.Dense(units // 2 + 1, activation="tanh")(h)
+        h = keras.layers.Dense(units, activation="tanh")(h)
     return keras.Model(x, [keras.layers.Dense(latent_dim)(h), keras.layers.Dense(latent_dim)(h)])
 
 
@@ -79,7 +79,7 @@ def build_decoder(latent_dim, output_shape, hidden_units=(512,), likelihood="ber
     z = keras.Input((latent_dim,))
     h = z
     for units in hidden_units:
-        h = keras.layers.Dense(units // 2 + 1, activation="tanh")(h)
+        h = keras.layers.Dense(units, activation="tanh")(h)
     size = 1
     for dim in output_shape:
         size *= dim
