@@ -17,7 +17,7 @@ import traceback
 from keras_vae.graded import channel, rubric
 
 
-def _submission_files(module):
+def submission_files(module):
     path = os.path.realpath(getattr(module, "__file__", "") or "")
     folder = os.path.dirname(path)
     if os.path.basename(path) == "__init__.py":
@@ -62,7 +62,7 @@ def main():
     files = set()
     try:
         impl = load_impl(request["impl"])
-        files = _submission_files(impl)
+        files = submission_files(impl)
     except BaseException as error:  # noqa: B036  (any failure of the submission is reported)
         send(event="import_error", error=describe(error, files))
         return
