@@ -157,7 +157,7 @@ class Run:
             if sandbox.memory_mb() > self.memory_limit:
                 sandbox.kill_descendants()
                 child.process.wait()
-                return f"used more than {self.memory_limit} MB of memory"
+                return f"used more than {self.memory_limit:g} MB of memory"
 
     def _overrun(self, state, now):
         if now > self.deadline:

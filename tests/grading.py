@@ -1,0 +1,37 @@
+"""Runs the grader as a terminal does, in a subprocess, and reads its results.json."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCHEMA = os.path.join(os.path.dirname(__file__), "gradescope_results.schema.json")
+
+
+def max_score():
+    from keras_vae.graded.rubric import max_score
+
+    return max_score()
+
+
+def run_grader(impl, tmp_path, *flags, cwd=ROOT, env=None, timeout=600):
+    """Grades `impl`; returns `(completed process, results)` after validating results.json."""
+    path = tmp_path / f"{impl.rsplit('.', 1)[-1]}-results.json"
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    environment.update(env or {})
+    completed = subprocess.run(
+        [sys.executable, "-m", "keras_vae.grade", "--impl", impl, "--json", str(path), *flags],
+        cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    results = json.loads(path.read_text())
+    with open(SCHEMA) as file:
+        jsonschema.validate(results, json.load(file))
+    assert sum(test["max_score"] for test in results["tests"]) == max_score()
+    return completed, results
+
+
+def scored(results):
+    return {test["number"]: test for test in results["tests"] if test["number"] != "instructor.review"}

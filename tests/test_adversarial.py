@@ -1,0 +1,97 @@
+"""Submissions written to cheat get nothing: each implements nothing and tries one move of the
+threat model; each scores 0 with a valid results.json and the full maximum."""
+
+import os
+import time
+
+import pytest
+
+from tests.grading import max_score, run_grader, scored
+
+SECRET = ["--seed", "424242"]
+
+
+def review(results):
+    return next(t for t in results["tests"] if t["number"] == "instructor.review")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("adversary", [
+    "forge_results_files", "patch_pytest_and_judges", "forge_channel", "exits_in_tests",
+    "hardcodes_public_inputs"])
+def test_an_adversary_scores_zero_and_is_flagged(adversary, tmp_path):
+    """Forged files, patched judges, forged channel messages, exits and public answers get 0."""
+    _, results = run_grader(f"tests.adversarial.{adversary}", tmp_path, *SECRET)
+    assert results["score"] == 0, [t["number"] for t in results["tests"] if t["score"]]
+    assert review(results)["status"] == "failed" and results["extra_data"]["flags"], (
+        "expected the instructor review to list the adversary's code")
+
+
+@pytest.mark.slow
+def test_public_answers_score_only_under_the_public_seed(tmp_path):
+    """A table of answers for the public inputs earns the KL points there, and nothing under the
+    autograder's secret seed (proving the secret seed is what defeats it)."""
+    _, public = run_grader("tests.adversarial.hardcodes_public_inputs", tmp_path, "--seed", "0")
+    assert public["score"] > 0
+    _, secret = run_grader("tests.adversarial.hardcodes_public_inputs", tmp_path, *SECRET)
+    assert secret["score"] == 0
+
+
+@pytest.mark.slow
+def test_exiting_at_import_scores_zero_with_the_reason(tmp_path):
+    """A submission that ends its process with status 0 at import gets 0, each item saying so."""
+    _, results = run_grader("tests.adversarial.exits_at_import", tmp_path)
+    assert results["score"] == 0
+    assert all("could not be imported" in t["output"] and "exit status 0" in t["output"]
+               for t in scored(results).values())
+
+
+@pytest.mark.slow
+def test_printing_without_limit_is_truncated(tmp_path):
+    """60 MB of output costs nothing and leaves a results.json of a sane size."""
+    completed, results = run_grader("tests.adversarial.prints_without_limit", tmp_path)
+    assert results["score"] == 0
+    assert os.path.getsize(tmp_path / "prints_without_limit-results.json") < 200_000
+    assert "Score: 0/" in completed.stdout and len(completed.stdout) < 50_000
+
+
+@pytest.mark.slow
+def test_allocating_all_memory_ends_with_the_limit_named(tmp_path):
+    """A submission that allocates without end is stopped at the memory limit and told so."""
+    _, results = run_grader("tests.adversarial.allocates_all_memory", tmp_path,
+                            "--memory-limit", "1500")
+    assert results["score"] == 0
+    assert all("used more than 1500 MB" in t["output"] for t in scored(results).values())
+
+
+@pytest.mark.slow
+def test_sleeping_forever_at_import_times_out(tmp_path):
+    """A submission whose import never ends is stopped after the timeout; every item says so."""
+    started = time.monotonic()
+    _, results = run_grader("tests.adversarial.sleeps_forever", tmp_path, "--timeout", "5")
+    assert time.monotonic() - started < 60
+    assert results["score"] == 0
+    assert all("took longer than 5 s" in t["output"] for t in scored(results).values())
+
+
+@pytest.mark.slow
+def test_a_deadline_still_writes_results(tmp_path):
+    """When the overall deadline passes, results.json is written with every unfinished item 0."""
+    _, results = run_grader("keras_vae", tmp_path, "--deadline", "8")
+    unfinished = [t for t in scored(results).values() if t["score"] == 0]
+    assert unfinished and all("deadline of 8 s" in t["output"] for t in unfinished)
+    assert results["score"] < max_score()
+
+
+@pytest.mark.slow
+def test_a_detached_process_is_killed_before_it_can_write(tmp_path):
+    """A double-forked, setsid'd writer is ended with the grading; results.json stays true."""
+    mark = tmp_path / "mark"
+    _, results = run_grader("tests.adversarial.detaches_a_writer", tmp_path,
+                            env={"ADVERSARY_MARK": str(mark)})
+    time.sleep(6)
+    assert not mark.exists(), "the detached process outlived the grading"
+    path = tmp_path / "detaches_a_writer-results.json"
+    import json
+
+    assert json.loads(path.read_text())["score"] == 0 == results["score"]
