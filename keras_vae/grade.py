@@ -14,6 +14,7 @@ every item that did not finish scores 0 with the reason, so the maximum never ch
 import argparse
 import json
 import os
+import re
 import secrets
 import select
 import sys
@@ -25,6 +26,7 @@ from keras_vae.graded.report import NOT_IMPLEMENTED
 from keras_vae.graded.report import explain_dependencies, format_rubric, gradescope_results
 
 SEED_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "graded", "grading_seed")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 DEFAULTS = {"timeout": 60.0, "deadline": 900.0, "memory_limit": 2048}
 
 
@@ -37,18 +39,33 @@ def grading_seed():
         return rubric.PUBLIC_SEED, "public"
 
 
+def _core_text(text):
+    """An exception's text without terminal colours, blank lines or Keras' call wrapper."""
+    lines = [line.strip() for line in ANSI.sub("", text).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].startswith("Exception encountered when calling"):
+        lines = lines[1:]
+    lines = [line for line in lines if not line.startswith(("Arguments received by", "•"))]
+    return " ".join(lines[:3])[:600]
+
+
+HINTS = {"does not have a `call()` method": "a keras.Model subclass needs a call() method: "
+                                            "vae(x), fit and evaluate all use it."}
+
+
 def error_message(error, uses):
     """Feedback for an exception the submission's code raised while an item was probed."""
-    kind, text = str(error.get("type")), str(error.get("message", ""))[:600]
+    kind, text = str(error.get("type")), _core_text(str(error.get("message", "")))
     if kind == "NotImplementedError" and error.get("in_submission"):
         return NOT_IMPLEMENTED
     where = error.get("submission_frame")
     if error.get("in_submission") or not error.get("raised_at"):
-        place = f" (your code, {where})" if where else ""
-        return f"{kind}: {text}{place}"
-    library = _library(str(error["raised_at"]))
-    place = f", called from your code at {where}" if where else ""
-    return f"{library} raised {kind}: {text} (inside {library}{place})"
+        message = f"{kind}: {text}" + (f" (your code, {where})" if where else "")
+    else:
+        library = _library(str(error["raised_at"]))
+        place = f", called from your code at {where}" if where else ""
+        message = f"{library} raised {kind}{place}: {text}"
+    hint = next((hint for key, hint in HINTS.items() if key in text), None)
+    return message + (f"\nLikely mistake: {hint}" if hint else "")
 
 
 def _library(path):
