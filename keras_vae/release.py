@@ -4,12 +4,15 @@ Usage: `python -m keras_vae.release --out DIR`
 
 `DIR/student/` holds the stubs, the assignment README, the graded tests and the data, training,
 evaluation and plotting code, without the reference solution or the instructor's answers.
-`DIR/autograder.zip` holds `setup.sh`, `run_autograder` and the same code and tests; it grades
-a submitted `assignments/__init__.py` and writes `/autograder/results/results.json`.
+`DIR/autograder.zip` holds `setup.sh`, `run_autograder`, the same code and tests, and a secret
+grading seed (`keras_vae/graded/grading_seed`, drawn at release): the autograder's inputs differ
+from the public ones students grade themselves on. It grades a submitted
+`assignments/__init__.py` and writes `/autograder/results/results.json`.
 """
 
 import argparse
 import os
+import secrets
 import shutil
 import sys
 import zipfile
@@ -49,6 +52,7 @@ if [ -f "$root/submission/assignments/__init__.py" ]; then
 elif [ -f "$root/submission/__init__.py" ]; then
   cp "$root/submission/__init__.py" assignments/__init__.py
 fi
+chmod -R a+rX assignments
 mkdir -p "$root/results"
 python3 -m keras_vae.grade --impl assignments --json "$root/results/results.json"
 """
@@ -58,6 +62,9 @@ SETUP_SH = """#!/usr/bin/env bash
 set -e
 apt-get install -y python3 python3-pip python3-venv >/dev/null 2>&1 || true
 python3 -m pip install -r /autograder/source/requirements.txt
+# The submission runs as an unprivileged user: it may read the grader's code, not its seed.
+chmod -R a+rX /autograder/source
+chmod 600 /autograder/source/keras_vae/graded/grading_seed
 """
 
 
@@ -66,7 +73,7 @@ def _copy_package(destination):
     shutil.copytree(HERE, package, ignore=lambda folder, names: [
         n for n in names
         if (folder == HERE and (n in SOLUTION_FILES or n in SOLUTION_FOLDERS))
-        or n == "__pycache__"])
+        or n in ("__pycache__", "grading_seed")])
     with open(os.path.join(package, "__init__.py"), "w") as file:
         file.write(BUNDLE_INIT)
     for name in ("conftest.py", "requirements.txt"):
@@ -88,6 +95,8 @@ def write_autograder_zip(path, staging):
     source = os.path.join(staging, "source")
     os.makedirs(source)
     _copy_package(source)
+    with open(os.path.join(source, "keras_vae", "graded", "grading_seed"), "w") as file:
+        file.write(f"{secrets.randbelow(2**31)}\n")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
             info = zipfile.ZipInfo(name)

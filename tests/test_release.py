@@ -10,6 +10,7 @@ import zipfile
 import pytest
 
 from keras_vae import release
+from tests.grading import max_score
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALTERNATIVE = os.path.join(ROOT, "tests", "solutions", "alternative.py")
@@ -35,7 +36,7 @@ def test_bundle_holds_no_solution_and_no_answers(bundle):
     files = {os.path.relpath(os.path.join(folder, name), student)
              for folder, _, names in os.walk(student) for name in names}
     assert {"assignments/__init__.py", "assignments/README.md", "keras_vae/train.py",
-            "keras_vae/graded/test_models.py", "keras_vae/data/mnist_sample.npz",
+            "keras_vae/graded/test_rubric.py", "keras_vae/data/mnist_sample.npz",
             "conftest.py", "requirements.txt"} <= files
     for forbidden in ("keras_vae/layers.py", "keras_vae/losses.py", "keras_vae/models.py",
                       "keras_vae/release.py"):
@@ -47,7 +48,9 @@ def test_bundle_holds_no_solution_and_no_answers(bundle):
             assert "exp(0.5 * z_log_var) * epsilon\n" not in text.replace("return ", ""), name
     with zipfile.ZipFile(zip_path) as archive:
         names = set(archive.namelist())
-    assert {"setup.sh", "run_autograder", "keras_vae/grade.py"} <= names
+    assert {"setup.sh", "run_autograder", "keras_vae/grade.py",
+            "keras_vae/graded/grading_seed"} <= names
+    assert "keras_vae/graded/grading_seed" not in files
     assert "keras_vae/models.py" not in names and "assignments/__init__.py" not in names
 
 
@@ -60,15 +63,18 @@ def test_release_refuses_to_overwrite(bundle):
 
 @pytest.mark.slow
 def test_in_the_bundle_stubs_score_zero_and_a_solution_full_marks(bundle, tmp_path):
-    """In a copy of the bundle the stubs score 0/50; a completed solution scores 50/50 and trains."""
+    """In a copy of the bundle the stubs score 0; a completed solution scores full marks with the
+    grader and with plain pytest, and trains."""
     _, student, _ = bundle
     copy = tmp_path / "student"
     shutil.copytree(student, copy)
     result = run_in(copy, sys.executable, "-m", "keras_vae.grade")
-    assert "Score: 0/50" in result.stdout, result.stdout + result.stderr
+    assert f"Score: 0/{max_score()}" in result.stdout, result.stdout + result.stderr
     shutil.copy(ALTERNATIVE, copy / "assignments" / "__init__.py")
     result = run_in(copy, sys.executable, "-m", "keras_vae.grade")
-    assert "Score: 50/50" in result.stdout, result.stdout + result.stderr
+    assert f"Score: {max_score()}/{max_score()}" in result.stdout, result.stdout + result.stderr
+    result = run_in(copy, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert f"Score: {max_score()}/{max_score()}" in result.stdout, result.stdout[-3000:]
     result = run_in(copy, sys.executable, "-m", "keras_vae.train", "--dataset", "sample",
                     "--epochs", "1", "--iw-samples", "2", "--out", "runs/mine")
     assert result.returncode == 0, result.stderr
@@ -88,4 +94,5 @@ def test_autograder_zip_grades_a_submission(bundle, tmp_path):
                     AUTOGRADER_ROOT=str(root),
                     PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     results = json.loads((root / "results" / "results.json").read_text())
-    assert results["score"] == 50, result.stdout + result.stderr
+    assert results["score"] == max_score(), result.stdout + result.stderr
+    assert results["extra_data"]["seed"] == "secret"
