@@ -1,0 +1,54 @@
+"""Code that reaches for the grader is listed for the instructor; honest code is not."""
+
+import glob
+import os
+
+import pytest
+
+from keras_vae.graded import flags
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("path", ["assignments/__init__.py", "tests/solutions/alternative.py",
+                                  "tests/solutions/subclassed.py"])
+def test_honest_code_is_not_flagged(path):
+    """The stubs and the correct solutions raise no flag."""
+    assert flags.scan([os.path.join(ROOT, path)]) == []
+
+
+REACHING = ["forge_results_files", "patch_pytest_and_judges", "forge_channel", "exits_at_import",
+            "exits_in_tests", "detaches_a_writer", "hardcodes_public_inputs"]
+
+
+@pytest.mark.parametrize("name", REACHING)
+def test_every_adversary_that_reaches_for_the_grader_is_flagged(name):
+    """Adversaries that touch the grader, its files, /proc, exits or processes are flagged
+    (the ones that only print, sleep or allocate are stopped, not flagged)."""
+    assert flags.scan([os.path.join(ROOT, "tests", "adversarial", f"{name}.py")])
+
+
+def test_the_list_of_reaching_adversaries_is_complete():
+    """Every adversary is either in REACHING or one that only uses resources."""
+    names = {os.path.basename(p)[:-3] for p in glob.glob(os.path.join(
+        ROOT, "tests", "adversarial", "[a-z]*.py"))}
+    assert names - set(REACHING) == {"allocates_all_memory", "prints_without_limit",
+                                     "sleeps_forever"}
+
+
+def test_flags_name_the_line_and_the_reason(tmp_path):
+    """A flag reads 'path:line: reason' for imports, attributes, calls, strings and writes."""
+    source = tmp_path / "submission.py"
+    source.write_text("import keras\nimport _pytest.python\nimport sys\nx = sys.argv\n"
+                      "open('/proc/1/cmdline')\nopen('out.txt', 'w')\nraise SystemExit(0)\n")
+    found = flags.scan([str(source)])
+    assert found == [f"{source}:2: imports pytest internals", f"{source}:4: reads the command line",
+                     f"{source}:5: names the grader's files or /proc",
+                     f"{source}:6: opens a file for writing", f"{source}:7: raises SystemExit"]
+
+
+def test_unparsable_code_is_reported_not_raised(tmp_path):
+    """A file that is not Python is reported as a flag; the scan does not fail."""
+    source = tmp_path / "broken.py"
+    source.write_text("def (:\n")
+    assert flags.scan([str(source)]) == [f"{source}: could not be read as Python (SyntaxError)"]
