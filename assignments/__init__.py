@@ -160,13 +160,14 @@ def build_encoder(input_shape, latent_dim, hidden_units=(512,)):
     """Builds the inference network `x -> [z_mean, z_log_var]` of `q(z|x)`.
 
     Args:
-        input_shape: tuple, the shape of one example, `(784,)` or `(28, 28, 1)`.
+        input_shape: tuple, the shape of one example, such as `(784,)` or `(28, 28, 1)`.
         latent_dim: positive integer, the number of latent dimensions.
         hidden_units: sequence of positive integers, the sizes of the dense hidden layers.
 
     Returns:
-        Functional `keras.Model` named `"encoder"` with outputs `[z_mean, z_log_var]`, each of
-        shape `(batch_size, latent_dim)`. The log-variance head is linear, so it takes any sign.
+        `keras.Model` named `"encoder"` (functional or subclassed) with outputs
+        `[z_mean, z_log_var]` (a list or a tuple), each of shape `(batch_size, latent_dim)`. Both
+        heads are linear: a log-variance takes any sign, and neither is bounded.
     """
     # Pitfall: no activation on the z_log_var head; flatten image inputs first.
     raise NotImplementedError("build_encoder")
@@ -177,15 +178,15 @@ def build_decoder(latent_dim, output_shape, hidden_units=(512,), likelihood="ber
 
     Args:
         latent_dim: positive integer, the number of latent dimensions.
-        output_shape: tuple, the shape of one example, `(784,)` or `(28, 28, 1)`.
+        output_shape: tuple, the shape of one example, such as `(784,)` or `(28, 28, 1)`.
         hidden_units: sequence of positive integers, the sizes of the dense hidden layers
             (applied in this order from `z`).
         likelihood: `"bernoulli"` (sigmoid outputs: probabilities in [0, 1]) or `"gaussian"`
-            (linear outputs: the means).
+            (the means: linear outputs, or squashed into the data's range).
 
     Returns:
-        Functional `keras.Model` named `"decoder"` mapping `(batch_size, latent_dim)` to
-        `(batch_size,) + output_shape`.
+        `keras.Model` named `"decoder"` (functional or subclassed) mapping
+        `(batch_size, latent_dim)` to `(batch_size,) + output_shape`.
     """
     # Pitfall: Bernoulli probabilities need a sigmoid; reshape back to output_shape.
     raise NotImplementedError("build_decoder")
@@ -211,8 +212,8 @@ def build_vae(encoder, decoder, likelihood="bernoulli", sigma=1.0, beta=1.0, lea
         learning_rate: positive float, Adam's learning rate.
 
     Returns:
-        A compiled functional `keras.Model` named `"vae"`, with the attributes `encoder` and
-        `decoder`.
+        A compiled `keras.Model` named `"vae"` (functional or subclassed with a `call`), with
+        the attributes `encoder` and `decoder`; `vae(x)` returns the reconstruction.
     """
     # Pitfall: decode the sampled z, not z_mean; set vae.encoder and vae.decoder; the loss
     # function is (x, reconstruction) -> per-example nll, using likelihood and sigma.

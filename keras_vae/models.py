@@ -15,7 +15,7 @@ def build_encoder(
     """Builds the inference network `x -> [z_mean, z_log_var]` of `q(z|x)`.
 
     Args:
-        input_shape: tuple, the shape of one example, `(784,)` or `(28, 28, 1)`.
+        input_shape: tuple, the shape of one example, such as `(784,)` or `(28, 28, 1)`.
         latent_dim: positive integer, the number of latent dimensions.
         hidden_units: sequence of positive integers, the sizes of the dense hidden layers.
         architecture: `"mlp"` (dense layers) or `"conv"` (two strided convolutions before the
@@ -23,8 +23,9 @@ def build_encoder(
         activation: activation of the hidden layers.
 
     Returns:
-        Functional `keras.Model` named `"encoder"` with outputs `[z_mean, z_log_var]`, each of
-        shape `(batch_size, latent_dim)`. The log-variance head is linear, so it takes any sign.
+        `keras.Model` named `"encoder"` (functional or subclassed) with outputs
+        `[z_mean, z_log_var]` (a list or a tuple), each of shape `(batch_size, latent_dim)`. Both
+        heads are linear: a log-variance takes any sign, and neither is bounded.
 
     Raises:
         ValueError: for an invalid argument.
@@ -61,18 +62,18 @@ def build_decoder(
 
     Args:
         latent_dim: positive integer, the number of latent dimensions.
-        output_shape: tuple, the shape of one example, `(784,)` or `(28, 28, 1)`.
+        output_shape: tuple, the shape of one example, such as `(784,)` or `(28, 28, 1)`.
         hidden_units: sequence of positive integers, the sizes of the dense hidden layers
             (applied in this order from `z`).
         likelihood: `"bernoulli"` (sigmoid outputs: probabilities in [0, 1]) or `"gaussian"`
-            (linear outputs: the means).
+            (the means: linear outputs, or squashed into the data's range).
         architecture: `"mlp"` or `"conv"` (dense layers, then two strided transposed
             convolutions back to `output_shape`).
         activation: activation of the hidden layers.
 
     Returns:
-        Functional `keras.Model` named `"decoder"` mapping `(batch_size, latent_dim)` to
-        `(batch_size,) + output_shape`.
+        `keras.Model` named `"decoder"` (functional or subclassed) mapping
+        `(batch_size, latent_dim)` to `(batch_size,) + output_shape`.
 
     Raises:
         ValueError: for an invalid argument.
@@ -200,8 +201,8 @@ def build_vae(
             compiled function, which removes per-batch Python overhead.
 
     Returns:
-        A compiled functional `keras.Model` named `"vae"`, with the attributes `encoder` and
-        `decoder`.
+        A compiled `keras.Model` named `"vae"` (functional or subclassed with a `call`), with
+        the attributes `encoder` and `decoder`; `vae(x)` returns the reconstruction.
 
     Raises:
         ValueError: for an invalid argument or an encoder and decoder that do not fit together.
