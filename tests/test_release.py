@@ -7,6 +7,7 @@ import subprocess
 import sys
 import zipfile
 
+import jsonschema
 import pytest
 
 from keras_vae import release
@@ -96,3 +97,46 @@ def test_autograder_zip_grades_a_submission(bundle, tmp_path):
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == max_score(), result.stdout + result.stderr
     assert results["extra_data"]["seed"] == "secret"
+
+
+def _autograde(zip_path, root, submission_text):
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(root / "source")
+    (root / "submission").mkdir()
+    (root / "submission" / "__init__.py").write_text(submission_text)
+    result = run_in(root / "source", "bash", str(root / "source" / "run_autograder"),
+                    AUTOGRADER_ROOT=str(root),
+                    PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    results = json.loads((root / "results" / "results.json").read_text())
+    with open(os.path.join(ROOT, "tests", "gradescope_results.schema.json")) as file:
+        jsonschema.validate(results, json.load(file))
+    assert sum(t["max_score"] for t in results["tests"]) == max_score(), result.stderr
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("adversary", ["forge_results_files", "patch_pytest_and_judges",
+                                       "detaches_a_writer"])
+def test_autograder_zip_gives_adversaries_nothing(bundle, tmp_path, adversary):
+    """Through run_autograder, stubs with an adversary's code appended score 0, validly."""
+    _, _, zip_path = bundle
+    stubs = open(os.path.join(ROOT, "assignments", "__init__.py")).read()
+    attack = open(os.path.join(ROOT, "tests", "adversarial", f"{adversary}.py")).read()
+    attack = attack.replace("from assignments import *  # noqa: F401,F403\n", "")
+    results = _autograde(zip_path, tmp_path / "autograder", stubs + "\n" + attack)
+    assert results["score"] == 0
+    assert results["extra_data"]["flags"]
+
+
+@pytest.mark.slow
+def test_autograder_zip_takes_points_for_a_mistake(bundle, tmp_path):
+    """Through run_autograder, a solution with a flipped KL sign loses exactly the KL items."""
+    _, _, zip_path = bundle
+    text = open(ALTERNATIVE).read()
+    assert "return tf.reduce_sum(tfd.kl_divergence(" in text
+    text = text.replace("return tf.reduce_sum(tfd.kl_divergence(",
+                        "return -tf.reduce_sum(tfd.kl_divergence(")
+    results = _autograde(zip_path, tmp_path / "autograder", text)
+    failed = {t["number"] for t in results["tests"] if t["status"] == "failed"}
+    assert {"kl.closed_form", "kl.non_negative", "kl.tfp"} <= failed
+    assert "reparameterize.formula" not in failed and results["score"] < max_score()
