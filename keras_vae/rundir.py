@@ -237,7 +237,7 @@ class Checkpoints:
                 continue
             self.good = manifest
             write_text(self.history_path, history_csv(manifest["history"]))
-            return manifest
+            return dict(manifest, history=list(manifest["history"]))
         if found:
             raise CheckpointError(
                 f"No readable checkpoint is left in {self.folder}; run the same command with "
@@ -259,13 +259,16 @@ class Checkpoints:
         name = f"ckpt-{number:06d}.weights.h5"
         path = os.path.join(self.folder, name)
 
+        if not model.optimizer.built:  # Saved and restored with the same variables.
+            model.optimizer.build(model.trainable_variables)
+
         def write(partial):
             model.save_weights(partial)
             self.fault("weights")
 
         replace_atomically(path, write)
         manifest = dict(number=number, epoch=epoch, step=step, complete=complete, weights=name,
-                        sha256=_sha256(path), history=history)
+                        sha256=_sha256(path), history=list(history))
         self.fault("manifest")
         keep = {name, LATEST, PREVIOUS}
         if self.good:

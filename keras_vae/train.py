@@ -391,10 +391,9 @@ def _checkpoint_callback(config, vae, checkpoints, progress, steps_per_epoch, ho
 
     last = dict(step=progress["step"], time=time.monotonic())
 
-    def save(complete=False):
+    def save():
         with hold_signals():
-            checkpoints.save(vae, progress["epoch"], progress["step"], progress["history"],
-                             complete)
+            checkpoints.save(vae, progress["epoch"], progress["step"], progress["history"])
         last.update(step=progress["step"], time=time.monotonic())
 
     def on_batch_end(batch, logs=None):
@@ -417,10 +416,8 @@ def _checkpoint_callback(config, vae, checkpoints, progress, steps_per_epoch, ho
         progress.update(epoch=epoch + 1, step=0, offset=0)
         save()
 
-    callback = keras.callbacks.LambdaCallback(on_train_batch_end=on_batch_end,
-                                              on_epoch_end=on_epoch_end)
-    callback.save = save
-    return callback
+    return keras.callbacks.LambdaCallback(on_train_batch_end=on_batch_end,
+                                          on_epoch_end=on_epoch_end)
 
 
 def _fit(config, vae, data, x_val, checkpoints, state, hold_signals):
@@ -431,7 +428,7 @@ def _fit(config, vae, data, x_val, checkpoints, state, hold_signals):
     progress.update(state or {})
     if progress["complete"]:
         return progress["history"]
-    progress.update(offset=progress["step"], nan_epoch=None)
+    progress.update(offset=progress["step"], nan_epoch=None)  # Steps before this fit call.
     steps_per_epoch = len(data.x_train) // config.batch_size
     train_data = make_dataset(data.x_train, config.batch_size, config.binarize,
                               seed=config.seed)
@@ -454,8 +451,9 @@ def _fit(config, vae, data, x_val, checkpoints, state, hold_signals):
             f"The loss became NaN or infinite in epoch {progress['nan_epoch'] + 1}; the models "
             "were not saved. Try a lower --learning-rate (with --overwrite), or check the data "
             "range.")
-    progress["complete"] = True
-    checkpoint.save(complete=True)
+    # The weights to save (EarlyStopping may have restored the best epoch's), kept until saved.
+    with hold_signals():
+        checkpoints.save(vae, progress["epoch"], 0, progress["history"], complete=True)
     return progress["history"]
 
 
