@@ -3,12 +3,13 @@
 import csv
 import json
 import os
+import signal
 
 import matplotlib.image
 import numpy as np
 import pytest
 
-from keras_vae import evaluate, sample, train
+from keras_vae import evaluate, rundir, sample, train
 
 QUICK = ["--dataset", "sample", "--hidden-units", "64", "--iw-samples", "5"]
 
@@ -49,6 +50,18 @@ def test_evaluate_and_sample_commands_read_a_run(tmp_path, capsys):
     assert matplotlib.image.imread(os.path.join(out, "samples.png")).shape[0] > 100
 
 
+def test_evaluate_and_sample_refuse_an_unfinished_run_in_one_line(tmp_path, capsys):
+    """A run directory without models: evaluate and sample exit 2 naming `run_dir`."""
+    out = tmp_path / "run"
+    (out / "backup").mkdir(parents=True)
+    (out / "config.json").write_text(json.dumps({"hidden_units": [64]}))
+    for command in (evaluate.main, sample.main):
+        assert command([str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith(
+            "error: Invalid value for `run_dir`: expected a "), err
+
+
 @pytest.mark.parametrize("argv, name", [
     (["--latent-dim", "0"], "latent_dim"),
     (["--hidden-units", "64,x"], "hidden_units"),
@@ -62,6 +75,8 @@ def test_evaluate_and_sample_commands_read_a_run(tmp_path, capsys):
     (["--epochs", "0"], "num_epochs"),
     (["--likelihood", "gaussian", "--binarize", "dynamic"], "binarize"),
     (["--impl", "no_such_module"], "impl"),
+    (["--checkpoint-every-steps", "-1"], "checkpoint_every_steps"),
+    (["--checkpoint-every-minutes", "-2"], "checkpoint_every_minutes"),
 ])
 def test_bad_input_prints_one_line_and_exits_2_before_training(tmp_path, capsys, argv, name):
     """Bad input: one line on stderr naming the argument, exit status 2, no run directory."""
@@ -81,35 +96,112 @@ def test_nan_loss_stops_with_a_clear_message(tmp_path, capsys):
     assert not os.path.exists(os.path.join(out, "vae.keras"))
 
 
-def test_interrupted_run_resumes_from_its_last_finished_epoch(tmp_path, monkeypatch, capsys):
-    """Ctrl-C after epoch 2 keeps 2 epochs; the same command then trains only epochs 3 and 4."""
+def with_callback(monkeypatch, **hooks):
+    """Adds a `keras.callbacks.LambdaCallback(**hooks)` before the training command's own."""
     import keras
 
-    out = str(tmp_path / "run")
     original = train._callbacks
+    monkeypatch.setattr(train, "_callbacks", lambda *args: original(*args) + [
+        keras.callbacks.LambdaCallback(**hooks)])
+    return lambda: monkeypatch.setattr(train, "_callbacks", original)
 
-    def interrupt_after_two(config, vae, num_val):
-        def stop(epoch, logs=None):
-            if epoch == 1:
-                raise KeyboardInterrupt
-        return original(config, vae, num_val) + [keras.callbacks.LambdaCallback(on_epoch_end=stop)]
 
-    monkeypatch.setattr(train, "_callbacks", interrupt_after_two)
-    assert train.main(QUICK + ["--epochs", "4", "--out", out]) == 130
-    assert len(history_rows(out)) == 2 and os.path.isdir(os.path.join(out, "backup"))
-    monkeypatch.setattr(train, "_callbacks", original)
-    capsys.readouterr()
+def test_sigterm_keeps_the_finished_epochs_and_the_same_command_resumes(tmp_path, monkeypatch,
+                                                                         capsys):
+    """SIGTERM in epoch 3 keeps 2 epochs and exits 143; the same command trains epochs 3 and 4."""
+    out = str(tmp_path / "run")
+
+    def terminate(epoch, logs=None):
+        if epoch == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    restore = with_callback(monkeypatch, on_epoch_begin=terminate)
+    assert train.main(QUICK + ["--epochs", "4", "--out", out]) == 143
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"Interrupted by SIGTERM: the finished epochs are kept in {out}; run the same command "
+        "to resume."]
+    assert [row["epoch"] for row in history_rows(out)] == ["0", "1"]
+    restore()
     assert train.main(QUICK + ["--epochs", "4", "--out", out]) == 0
-    assert "resuming" in capsys.readouterr().out
+    assert "resuming after epoch 2" in capsys.readouterr().out
     assert [row["epoch"] for row in history_rows(out)] == ["0", "1", "2", "3"]
-    assert train.main(QUICK + ["--epochs", "4", "--latent-dim", "3", "--out", out]) == 0
+    assert not os.path.exists(os.path.join(out, "backup"))
+
+
+def test_ctrl_c_within_an_epoch_resumes_from_the_last_step_checkpoint(tmp_path, monkeypatch,
+                                                                     capsys):
+    """With --checkpoint-every-steps 32, Ctrl-C at step 96 of epoch 2 resumes at its step 64."""
+    out = str(tmp_path / "run")
+    argv = QUICK + ["--epochs", "2", "--batch-size", "32", "--checkpoint-every-steps", "32",
+                    "--out", out]
+
+    def interrupt(batch, logs=None):
+        # Epoch 2's third compiled call: the second epoch begins after epoch 1's 140 steps.
+        interrupt.calls += 1
+        if interrupt.calls == 5 + 3:
+            raise KeyboardInterrupt
+    interrupt.calls = 0
+
+    restore = with_callback(monkeypatch, on_train_batch_end=interrupt)
+    assert train.main(argv) == 130
+    manifest = rundir.read_json(os.path.join(out, "backup", rundir.LATEST))
+    assert (manifest["epoch"], manifest["step"]) == (1, 64), manifest
+    assert [row["epoch"] for row in history_rows(out)] == ["0"]
+    restore()
+    capsys.readouterr()
+    assert train.main(argv) == 0
+    assert "resuming after epoch 1 and 64 steps of the next" in capsys.readouterr().out
+    assert [row["epoch"] for row in history_rows(out)] == ["0", "1"]
+
+
+def test_a_finished_run_is_not_trained_over_without_overwrite(tmp_path, capsys):
+    """A finished run: the same command says so (exit 0), another config exits 2, --overwrite
+    retrains; a lock file left by a dead process blocks nothing."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".lock").write_text("process 999999 on a-dead-host (started 2020-01-01 00:00:00)\n")
+    argv = QUICK + ["--epochs", "1", "--out", str(out)]
+    assert train.main(argv) == 0
+    model = (out / "vae.keras").read_bytes()
+    capsys.readouterr()
+    assert train.main(argv) == 0
+    printed = capsys.readouterr()
+    assert printed.out.strip().splitlines() == [
+        f"The run in {out} is already finished: its models, plots and metrics.json are there. "
+        "Add --overwrite to train it anew."] and printed.err == ""
+    assert train.main(QUICK + ["--epochs", "2", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: Invalid value for `out`: expected a new run directory, the run's own settings, "
+        f"or --overwrite to replace it, received '{out} holding a finished run that differs in "
+        "num_epochs'.")
+    assert (out / "vae.keras").read_bytes() == model
+    assert train.main(QUICK + ["--epochs", "1", "--latent-dim", "3", "--out", str(out),
+                               "--overwrite"]) == 0
+    assert [row["epoch"] for row in history_rows(out)] == ["0"]
+    assert json.loads((out / "config.json").read_text())["latent_dim"] == 3
+    assert (out / "vae.keras").read_bytes() != model
+
+
+def test_a_run_directory_in_use_is_left_alone(tmp_path, capsys):
+    """While another holder has the lock: exit 2, one line naming it, nothing changed."""
+    out = tmp_path / "run"
+    with rundir.lock(str(out)):
+        before = {path.name: path.read_bytes() for path in out.iterdir()}
+        assert train.main(QUICK + ["--epochs", "1", "--out", str(out)]) == 2
+        assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    printed = capsys.readouterr()
+    holder = before[".lock"].decode().strip()
+    assert holder.startswith(f"process {os.getpid()} on "), holder
+    assert printed.out == "" and printed.err.splitlines() == [
+        f"error: {out} is in use by {holder}; wait for it to finish, or stop it and run this "
+        "command again."]
 
 
 def test_resume_refuses_a_different_config(tmp_path, monkeypatch, capsys):
     """An unfinished run is not resumed with other settings: exit 2 naming `out`."""
     out = tmp_path / "run"
     (out / "backup").mkdir(parents=True)
-    (out / "config.json").write_text(json.dumps({"latent_dim": 5}))
+    (out / "config.json").write_text(json.dumps({"latent_dim": 5, "hidden_units": [64]}))
     assert train.main(QUICK + ["--epochs", "1", "--out", str(out)]) == 2
     assert "Invalid value for `out`" in capsys.readouterr().err
 

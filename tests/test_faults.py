@@ -1,0 +1,256 @@
+"""Faults a training run survives: kills at any moment, unreadable checkpoints, a second process.
+
+The slow tests run `python -m keras_vae.train` as a terminal does, in a subprocess, and check
+its whole output; the fast ones check `keras_vae.rundir` directly on a small model.
+"""
+
+import csv
+import dataclasses
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from keras_vae import rundir, train
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COMMAND = [sys.executable, "-m", "keras_vae.train", "--dataset", "sample", "--hidden-units", "32",
+           "--batch-size", "64", "--iw-samples", "2", "--checkpoint-every-steps", "32"]
+# TensorFlow's start-up lines on stderr, printed before the command runs.
+TF_NOISE = ("WARNING: All log messages before absl::InitializeLog()", "I0000 ", "W0000 ")
+KILL_POINTS = ("weights", "manifest", "previous", "history", "results")
+
+
+def start(out, epochs, **env):
+    return subprocess.Popen(
+        COMMAND + ["--epochs", str(epochs), "--out", out], cwd=ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env})
+
+
+def finish(process, timeout=300):
+    """Waits for `process`; returns its exit status, stdout lines and stderr lines (no TF noise)."""
+    out, err = process.communicate(timeout=timeout)
+    err = [line for line in err.splitlines() if line.strip() and not line.startswith(TF_NOISE)]
+    return process.returncode, out.splitlines(), err
+
+
+def history_epochs(out):
+    path = os.path.join(out, "history.csv")
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as file:
+        return [int(row["epoch"]) for row in csv.DictReader(file)]
+
+
+def checkpoint_histories(out):
+    """The epochs of each checkpoint manifest that names an existing weights file."""
+    found = []
+    for name in (rundir.LATEST, rundir.PREVIOUS):
+        manifest = rundir.read_json(os.path.join(out, "backup", name))
+        if manifest and os.path.exists(os.path.join(out, "backup", manifest["weights"])):
+            found.append([row["epoch"] for row in manifest["history"]])
+    return found
+
+
+def snapshot(folder):
+    """The contents of every file under `folder`, by path."""
+    files = {}
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            with open(os.path.join(parent, name), "rb") as file:
+                files[os.path.relpath(os.path.join(parent, name), folder)] = file.read()
+    return files
+
+
+def assert_history_agrees_with_a_checkpoint(out):
+    """history.csv is one row per epoch in order, those of a checkpoint (or none)."""
+    epochs = history_epochs(out)
+    assert epochs == list(range(len(epochs))), f"expected epochs 0, 1, ..., received {epochs}"
+    if rundir.is_finished(out):
+        return
+    histories = checkpoint_histories(out)
+    assert epochs in histories or (not epochs and not histories), (
+        f"expected history.csv to hold the epochs of a checkpoint {histories}, received {epochs}")
+
+
+def assert_finished(out, epochs):
+    """The run is finished: its history, models and metrics are whole; no checkpoint is left."""
+    assert history_epochs(out) == list(range(epochs))
+    metrics = rundir.read_json(os.path.join(out, "metrics.json"))
+    assert metrics["epochs_trained"] == epochs and np.isfinite(metrics["test_iw_nll"]), metrics
+    _, _, encoder, decoder = train.load_run(out)
+    assert decoder(np.zeros((1, 16), "float32")).shape == (1, 784)
+    assert sorted(os.listdir(out)) == sorted(
+        [".lock", "config.json", "history.csv", "metrics.json", "vae.keras", "encoder.keras",
+         "decoder.keras"] + [f"{name}.png" for name in train.FIGURES if name != "manifold"])
+
+
+@pytest.fixture
+def tiny_vae():
+    """Builds a new small compiled VAE at each call."""
+    from keras_vae import models
+
+    def build():
+        encoder = models.build_encoder((6,), 2, (4,))
+        decoder = models.build_decoder(2, (6,), (4,), "bernoulli")
+        return models.build_vae(encoder, decoder, jit_compile=False)
+
+    return build
+
+
+def test_an_unreadable_latest_checkpoint_is_reported_and_the_previous_one_used(tmp_path,
+                                                                              tiny_vae):
+    """A truncated latest checkpoint: one warning line, then the previous one and its history."""
+    vae, warnings = tiny_vae(), []
+    checkpoints = rundir.Checkpoints(str(tmp_path), warn=warnings.append)
+    checkpoints.save(vae, 1, 0, [{"epoch": 0, "loss": 2.0}])
+    first = [weight.numpy() for weight in vae.weights]
+    vae.weights[0].assign(vae.weights[0] + 1.0)
+    checkpoints.save(vae, 2, 0, [{"epoch": 0, "loss": 2.0}, {"epoch": 1, "loss": 1.0}])
+    latest = tmp_path / "backup" / rundir.read_json(tmp_path / "backup" / rundir.LATEST)["weights"]
+    latest.write_bytes(latest.read_bytes()[:1000])
+
+    restored = tiny_vae()
+    manifest = rundir.Checkpoints(str(tmp_path), warn=warnings.append).restore(restored)
+    assert manifest["epoch"] == 1 and len(warnings) == 1, (manifest, warnings)
+    assert warnings[0].startswith(
+        f"warning: skipping the unreadable checkpoint {tmp_path / 'backup' / rundir.LATEST} (")
+    for expected, weight in zip(first, restored.weights):
+        np.testing.assert_array_equal(weight.numpy(), expected, err_msg=weight.path)
+    assert history_epochs(str(tmp_path)) == [0]
+
+
+def test_no_readable_checkpoint_says_how_to_start_over(tmp_path, tiny_vae, capsys):
+    """Both checkpoints unreadable: exit 1 with two warnings and one error line, no traceback."""
+    out = tmp_path / "run"
+    argv = ["--dataset", "sample", "--hidden-units", "8", "--epochs", "2", "--out", str(out)]
+    config, _ = train.parse_args(argv)
+    (out / "backup").mkdir(parents=True)
+    rundir.write_json(out / "config.json", dataclasses.asdict(config))
+    (out / "backup" / rundir.LATEST).write_text('{"weights": "ckpt-000002.we')
+    (out / "backup" / rundir.PREVIOUS).write_text('{"weights": "gone.weights.h5", "sha256": ""}')
+
+    assert train.main(argv) == 1
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.err
+    assert [line.split(" (")[0] for line in printed.err.splitlines()] == [
+        f"warning: skipping the unreadable checkpoint {out / 'backup' / rundir.LATEST}",
+        f"warning: skipping the unreadable checkpoint {out / 'backup' / rundir.PREVIOUS}",
+        f"error: No readable checkpoint is left in {out / 'backup'}; run the same command with "
+        "--overwrite to start the run over."]
+
+
+def test_a_checkpoint_write_leaves_the_last_good_one_until_the_new_one_is_complete(tmp_path,
+                                                                                   tiny_vae):
+    """Killed at each point of a write, the directory still restores a whole checkpoint."""
+    for point in ("weights", "manifest", "previous", "history"):
+        folder = tmp_path / point
+        checkpoints = rundir.Checkpoints(str(folder), fault=lambda name: None)
+        checkpoints.save(tiny_vae(), 1, 0, [{"epoch": 0, "loss": 1.0}])
+
+        def fault(name, point=point):
+            if name == point:
+                raise SystemExit(point)  # Stands in for SIGKILL: nothing after it runs.
+
+        checkpoints.fault = fault
+        with pytest.raises(SystemExit):
+            checkpoints.save(tiny_vae(), 2, 0, [{"epoch": 0, "loss": 1.0},
+                                                {"epoch": 1, "loss": 0.5}])
+        assert_history_agrees_with_a_checkpoint(str(folder))
+        manifest = rundir.Checkpoints(str(folder), warn=pytest.fail).restore(tiny_vae())
+        assert manifest["epoch"] == (2 if point == "history" else 1), point
+        assert history_epochs(str(folder)) == list(range(manifest["epoch"])), point
+
+
+def test_each_manifest_keeps_the_history_of_its_own_weights(tmp_path, tiny_vae):
+    """Rows appended after a save, or after a restore, reach only the next checkpoint."""
+    def epochs():
+        return [[row["epoch"] for row in rundir.read_json(tmp_path / "backup" / name)["history"]]
+                for name in (rundir.PREVIOUS, rundir.LATEST)]
+
+    vae, history = tiny_vae(), [{"epoch": 0, "loss": 2.0}]
+    checkpoints = rundir.Checkpoints(str(tmp_path))
+    checkpoints.save(vae, 1, 0, history)
+    history.append({"epoch": 1, "loss": 1.0})
+    checkpoints.save(vae, 2, 0, history)
+    assert epochs() == [[0], [0, 1]], epochs()
+    checkpoints = rundir.Checkpoints(str(tmp_path))
+    history = checkpoints.restore(vae)["history"]
+    history.append({"epoch": 2, "loss": 0.5})
+    checkpoints.save(vae, 3, 0, history)
+    assert epochs() == [[0, 1], [0, 1, 2]], epochs()
+
+
+@pytest.mark.slow
+def test_kills_inside_every_checkpoint_write_lose_no_finished_epoch(tmp_path):
+    """SIGKILL at each point of a checkpoint write and after the models, then one resume."""
+    out, epochs = str(tmp_path / "run"), 3
+    for point in KILL_POINTS:
+        # The second write of a run, so that one checkpoint of this run is in place.
+        count = 1 if point == "results" else 2
+        status, _, _ = finish(start(out, epochs, KERAS_VAE_KILL_AT=f"{point}:{count}"))
+        assert status == -signal.SIGKILL, f"expected a kill at {point}, received exit {status}"
+        assert_history_agrees_with_a_checkpoint(out)
+    status, printed, err = finish(start(out, epochs))
+    assert status == 0 and err == [], err
+    assert "resuming" in printed[0] or "already finished" in printed[0], printed
+    assert_finished(out, epochs)
+
+
+@pytest.mark.slow
+def test_random_kills_then_the_same_command_finishes_the_run(tmp_path):
+    """Eight SIGKILLs and SIGTERMs at seeded random moments, then the run finishes whole."""
+    out, epochs, rng = str(tmp_path / "run"), 4, random.Random(2024)
+    for _ in range(8):
+        process = start(out, epochs)
+        delay, signum = rng.uniform(0.5, 14.0), rng.choice([signal.SIGKILL] * 3 + [signal.SIGTERM])
+        try:
+            process.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signum)
+        status, _, err = finish(process)
+        if signum == signal.SIGTERM and status == 128 + signum:
+            assert err[-1] == (f"Interrupted by SIGTERM: the finished epochs are kept in {out}; "
+                               "run the same command to resume."), err
+        assert status in (0, -signum, 128 + signum), f"after {signum!r}: exit {status}, {err}"
+        assert not any("Traceback" in line for line in err), err
+        assert_history_agrees_with_a_checkpoint(out)
+    status, _, err = finish(start(out, epochs))
+    assert status == 0 and err == [], err
+    assert_finished(out, epochs)
+
+
+@pytest.mark.slow
+def test_a_second_process_on_a_run_directory_in_use_exits_2_and_changes_nothing(tmp_path):
+    """A second process exits 2 naming the first and changes nothing; SIGTERM stops the first."""
+    out = str(tmp_path / "run")
+    first = start(out, 1000)
+    deadline = time.monotonic() + 120
+    while not history_epochs(out) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    first.send_signal(signal.SIGSTOP)  # The directory holds still while the second one runs.
+    try:
+        before = snapshot(out)
+        status, printed, err = finish(start(out, 1000))
+        after = snapshot(out)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    holder = before[".lock"].decode().strip()
+    assert holder.startswith(f"process {first.pid} on "), holder
+    assert (status, printed) == (2, []) and err == [
+        f"error: {out} is in use by {holder}; wait for it to finish, or stop it and run this "
+        "command again."], err
+    assert after == before
+    first.send_signal(signal.SIGTERM)
+    status, _, err = finish(first)
+    assert status == 143 and err[-1] == (
+        f"Interrupted by SIGTERM: the finished epochs are kept in {out}; run the same command "
+        "to resume."), err
+    assert len(history_epochs(out)) >= 1
+    assert_history_agrees_with_a_checkpoint(out)
