@@ -1,0 +1,12 @@
+"""Compiles with keras.optimizers.Adam() at its default rate, ignoring learning_rate."""
+import keras
+from keras_vae import *  # noqa: F401,F403
+from keras_vae.models import ReconstructionLoss  # noqa: F401
+from tests.mutants import _vae_variants as vae_variants
+
+MUST_FAIL = ("vae.learning_rate",)
+
+
+def build_vae(encoder, decoder, likelihood="bernoulli", sigma=1.0, beta=1.0, learning_rate=1e-3):
+    return vae_variants.build(encoder, decoder, likelihood, sigma, beta,
+                              optimizer=keras.optimizers.Adam())

@@ -1,0 +1,65 @@
+"""Every known-wrong implementation in tests/mutants/ fails the rubric items it pins.
+
+Each mutant declares `MUST_FAIL`, the rubric ids its mistake must fail: the items that
+exercise the overridden name and catch that mistake at any grading seed. The slow test runs
+exactly those items in process, at the public seed and at one other seed, so a change to the
+rubric that stops catching a known mistake fails here, naming the mistake and the item.
+"""
+
+import ast
+import glob
+import importlib
+import os
+
+import pytest
+
+from keras_vae.graded import rubric
+from keras_vae.graded.inprocess import run_item
+
+MUTANTS_DIR = os.path.join(os.path.dirname(__file__), "mutants")
+MUTANTS = sorted(os.path.basename(p)[:-3]
+                 for p in glob.glob(os.path.join(MUTANTS_DIR, "[a-z]*.py")))
+# The public seed and one the public bundle never uses: a pin must hold at either.
+SEEDS = (rubric.PUBLIC_SEED, 987654)
+
+
+def declared_must_fail(name):
+    """The literal `MUST_FAIL` of a mutant, read without importing it (nor TensorFlow)."""
+    with open(os.path.join(MUTANTS_DIR, name + ".py")) as source:
+        tree = ast.parse(source.read())
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and getattr(node.targets[0], "id", None) == "MUST_FAIL"):
+            return ast.literal_eval(node.value)
+    return None
+
+
+def test_there_are_mutants():
+    assert len(MUTANTS) >= 40, MUTANTS
+
+
+@pytest.mark.parametrize("mutant", MUTANTS)
+def test_mutant_pins_known_rubric_ids(mutant):
+    """MUST_FAIL is a non-empty tuple of distinct rubric ids."""
+    ids = {item.id for item in rubric.rubric()}
+    must_fail = declared_must_fail(mutant)
+    assert isinstance(must_fail, tuple) and must_fail, (
+        f"tests/mutants/{mutant}.py: expected a module-level MUST_FAIL tuple of rubric ids, "
+        f"received {must_fail!r}.")
+    unknown = [item_id for item_id in must_fail if item_id not in ids]
+    assert not unknown, f"{mutant}: MUST_FAIL names ids the rubric does not have: {unknown}"
+    assert len(set(must_fail)) == len(must_fail), f"{mutant}: MUST_FAIL repeats an id"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mutant", MUTANTS)
+def test_mutant_fails_its_pinned_items(mutant):
+    """Every item the mutant pins fails, at the public seed and at a secret-like seed."""
+    module = importlib.import_module(f"tests.mutants.{mutant}")
+    assert module.MUST_FAIL == declared_must_fail(mutant)
+    items = {item.id: item for item in rubric.rubric()}
+    passed = [f"{item_id} (seed {seed})" for seed in SEEDS for item_id in module.MUST_FAIL
+              if run_item(items[item_id], module, seed) is None]
+    assert not passed, (
+        f"Mutant {mutant} ({(module.__doc__ or '').strip()}) passed rubric items it must fail: "
+        f"{', '.join(passed)}.")
