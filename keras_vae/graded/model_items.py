@@ -109,6 +109,10 @@ def encoder_outputs_judge(inputs, observed):
     expected = (3, inputs["latent_dims"][1])
     expect_shape(z_mean, expected, "z_mean")
     expect_shape(z_log_var, expected, "z_log_var")
+    assert not np.allclose(array(z_mean, "z_mean"), array(z_log_var, "z_log_var")), (
+        "z_mean and z_log_var: expected two heads with their own weights, received equal "
+        "values.\nLikely mistake: one Dense layer used for both outputs; the mean and the "
+        "log-variance each need a Dense(latent_dim) of their own.")
 
 
 def encoder_latent_probe(impl, inputs):
@@ -456,7 +460,7 @@ ITEMS = [
          "examples are repeated in a bigger batch.", KL_LAYER, _posterior, kl_layer_probe,
          kl_layer_batch_judge),
     Item("encoder.outputs", 1, "build_encoder returns a keras.Model mapping x to "
-         "[z_mean, z_log_var].", ("build_encoder",), encoder_inputs, encoder_outputs_probe,
+         "[z_mean, z_log_var], from two heads.", ("build_encoder",), encoder_inputs, encoder_outputs_probe,
          encoder_outputs_judge),
     Item("encoder.latent_dim", 1, "build_encoder respects latent_dim, 1 included.",
          ("build_encoder",), encoder_inputs, encoder_latent_probe, encoder_latent_judge),

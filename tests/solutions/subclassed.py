@@ -111,13 +111,13 @@ class Decoder(keras.Model):
 
 def build_encoder(input_shape, latent_dim, hidden_units=(512,)):
     encoder = Encoder(latent_dim, hidden_units, name="encoder")
-    encoder.build((None,) + tuple(input_shape))
+    encoder(ops.zeros((1,) + tuple(input_shape)))  # creates the weights
     return encoder
 
 
 def build_decoder(latent_dim, output_shape, hidden_units=(512,), likelihood="bernoulli"):
     decoder = Decoder(output_shape, hidden_units, likelihood, name="decoder")
-    decoder.build((None, latent_dim))
+    decoder(ops.zeros((1, latent_dim)))  # creates the weights
     return decoder
 
 
