@@ -1,7 +1,9 @@
 """Grades an implementation of the contract and writes Gradescope's `results.json`.
 
 Usage: `python -m keras_vae.grade [--impl MODULE] [--json PATH] [--timeout SECONDS]
-[--deadline SECONDS] [--memory-limit MB] [--seed N] [--sandbox-user NAME]`
+[--deadline SECONDS] [--memory-limit MB] [--seed N] [--sandbox-user NAME]`, or for a whole
+class `python -m keras_vae.grade --submissions DIR --out OUT [--workers N]` (see
+`keras_vae/gradebook.py`).
 
 The grading process never imports the submission. A sandboxed child process imports it and
 reports observations (numbers, arrays, exception texts) for each rubric item over a channel this
@@ -23,7 +25,8 @@ import time
 
 from keras_vae.graded import channel, flags, rubric, sandbox
 from keras_vae.graded.report import NOT_IMPLEMENTED
-from keras_vae.graded.report import explain_dependencies, format_rubric, gradescope_results
+from keras_vae.graded.report import (explain_dependencies, format_rubric, gradescope_results,
+                                     write_json)
 
 SEED_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "graded", "grading_seed")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -269,15 +272,6 @@ def _positive(parser, flag, value):
     return number
 
 
-def write_json(path, content):
-    """Writes `content` to `path` atomically, so no reader sees a half-written file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as file:
-        json.dump(content, file, indent=2)
-    os.replace(file.name, path)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m keras_vae.grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -297,6 +291,12 @@ def main(argv=None):
     parser.add_argument("--sandbox-user", default=sandbox.DEFAULT_USER,
                         help="user that runs the submission when the grader is root, or 'none' "
                              "(default: %(default)s)")
+    parser.add_argument("--submissions", default=None, metavar="DIR",
+                        help="grade every submission in DIR (folders or .zip files) instead")
+    parser.add_argument("--out", default=None, metavar="OUT",
+                        help="with --submissions: where gradebook.csv and OUT/<name>/results.json go")
+    parser.add_argument("--workers", default="2", help="with --submissions: submissions graded "
+                        "at once (default: %(default)s)")
     args = parser.parse_args(argv)
     timeout = _positive(parser, "--timeout", args.timeout)
     deadline = _positive(parser, "--deadline", args.deadline)
@@ -307,12 +307,35 @@ def main(argv=None):
             parser.exit(2, f"error: Invalid value for `--seed`: expected a non-negative integer, "
                            f"received {args.seed!r}.\n")
         seed = int(args.seed)
+    if args.submissions is not None:
+        return _grade_class(parser, args)
     start = time.monotonic()
     rows, report = grade(args.impl, timeout, deadline, memory_limit, seed, args.sandbox_user)
     table = format_rubric(rows)
     print(table)
     if args.json:
         write_json(args.json, gradescope_results(rows, time.monotonic() - start, table, report))
+    return 0
+
+
+def _grade_class(parser, args):
+    if not os.path.isdir(args.submissions):
+        parser.exit(2, f"error: Invalid value for `--submissions`: expected a folder of "
+                       f"submissions, received {args.submissions!r}.\n")
+    if not args.out:
+        parser.exit(2, "error: Invalid value for `--out`: expected a folder for the gradebook, "
+                       "received nothing.\n")
+    if not args.workers.isdigit() or int(args.workers) < 1:
+        parser.exit(2, f"error: Invalid value for `--workers`: expected a positive integer, "
+                       f"received {args.workers!r}.\n")
+    from keras_vae.gradebook import grade_class
+
+    flags = ["--timeout", args.timeout, "--deadline", args.deadline, "--memory-limit",
+             args.memory_limit, "--sandbox-user", args.sandbox_user]
+    if args.seed is not None:
+        flags += ["--seed", args.seed]
+    path = grade_class(args.submissions, args.out, int(args.workers), flags)
+    print(f"Gradebook: {path}")
     return 0
 
 

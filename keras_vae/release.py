@@ -11,6 +11,7 @@ from the public ones students grade themselves on. It grades a submitted
 """
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -42,29 +43,26 @@ STUDENT_README = """# VAE assignment: student bundle
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Grades $root/submission and writes $root/results/results.json (root: /autograder).
-set -u
+# Grades $root/submission into $root/results/results.json (root: /autograder).
 root=${AUTOGRADER_ROOT:-/autograder}
-cd "$root/source"
-rm -rf assignments && mkdir assignments
-if [ -f "$root/submission/assignments/__init__.py" ]; then
-  cp -r "$root/submission/assignments/." assignments/
-elif [ -f "$root/submission/__init__.py" ]; then
-  cp "$root/submission/__init__.py" assignments/__init__.py
-fi
-chmod -R a+rX assignments
-mkdir -p "$root/results"
-python3 -m keras_vae.grade --impl assignments --json "$root/results/results.json"
+cd "$root/source" && exec "$root/venv/bin/python" -m keras_vae.autograder
 """
 
 SETUP_SH = """#!/usr/bin/env bash
-# Installs the grader's dependencies on Gradescope's image.
-set -e
-apt-get install -y python3 python3-pip python3-venv >/dev/null 2>&1 || true
-python3 -m pip install -r /autograder/source/requirements.txt
+# Installs the grader into a virtual environment (never the system Python, which Ubuntu 24.04
+# refuses to change) on Gradescope's Ubuntu 22.04 (Python 3.10) or 24.04 (Python 3.12) image.
+set -euo pipefail
+root=${AUTOGRADER_ROOT:-/autograder}
+python=${AUTOGRADER_PYTHON:-python3}
+if ! "$python" -m venv --help >/dev/null 2>&1 || ! "$python" -c "import ensurepip" 2>/dev/null; then
+  apt-get update -qq && apt-get install -y -qq python3-venv
+fi
+"$python" -m venv "$root/venv"
+"$root/venv/bin/python" -m pip install --quiet --upgrade pip
+"$root/venv/bin/python" -m pip install --quiet -r "$root/source/requirements.txt"
 # The submission runs as an unprivileged user: it may read the grader's code, not its seed.
-chmod -R a+rX /autograder/source
-chmod 600 /autograder/source/keras_vae/graded/grading_seed
+chmod -R a+rX "$root/source" "$root/venv"
+chmod 600 "$root/source/keras_vae/graded/grading_seed"
 """
 
 
@@ -73,7 +71,7 @@ def _copy_package(destination):
     shutil.copytree(HERE, package, ignore=lambda folder, names: [
         n for n in names
         if (folder == HERE and (n in SOLUTION_FILES or n in SOLUTION_FOLDERS))
-        or n in ("__pycache__", "grading_seed")])
+        or n in ("__pycache__", "grading_seed", "visibility.json")])
     with open(os.path.join(package, "__init__.py"), "w") as file:
         file.write(BUNDLE_INIT)
     for name in ("conftest.py", "requirements.txt"):
@@ -90,13 +88,40 @@ def write_student_bundle(destination):
         file.write(STUDENT_README)
 
 
-def write_autograder_zip(path, staging):
-    """Writes Gradescope's autograder zip to `path`, building it in the folder `staging`."""
+def parse_visibility(settings):
+    """`["vae.beta=hidden", ...]` as a dict from rubric id to Gradescope visibility.
+
+    Raises:
+        ValueError: for an unknown rubric id or visibility, naming `--visibility`.
+    """
+    from keras_vae.graded.report import VISIBILITIES
+    from keras_vae.graded.rubric import rubric
+
+    ids = {item.id for item in rubric()}
+    chosen = {}
+    for setting in settings or ():
+        item_id, _, value = setting.partition("=")
+        if item_id not in ids or value not in VISIBILITIES:
+            raise ValueError(f"Invalid value for `--visibility`: expected RUBRIC_ID=VISIBILITY "
+                             f"with a rubric id and one of {', '.join(VISIBILITIES)}, received "
+                             f"{setting!r}.")
+        chosen[item_id] = value
+    return chosen
+
+
+def write_autograder_zip(path, staging, visibility=None):
+    """Writes Gradescope's autograder zip to `path`, building it in the folder `staging`.
+
+    Args:
+        visibility: dict from rubric id to Gradescope visibility; items not named are visible.
+    """
     source = os.path.join(staging, "source")
     os.makedirs(source)
     _copy_package(source)
     with open(os.path.join(source, "keras_vae", "graded", "grading_seed"), "w") as file:
         file.write(f"{secrets.randbelow(2**31)}\n")
+    with open(os.path.join(source, "keras_vae", "graded", "visibility.json"), "w") as file:
+        json.dump(visibility or {}, file, indent=2)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
             info = zipfile.ZipInfo(name)
@@ -108,15 +133,17 @@ def write_autograder_zip(path, staging):
                 archive.write(full, os.path.relpath(full, source))
 
 
-def release(out):
-    """Writes `out/student/` and `out/autograder.zip`; returns their paths."""
+def release(out, visibility=None):
+    """Writes `out/student/`, `out/autograder.zip` and the instructor's page `out/GRADESCOPE.md`;
+    returns the paths of the first two."""
     if os.path.exists(os.path.join(out, "student")):
         raise ValueError(f"Invalid value for `out`: expected a folder without a student/ "
                          f"bundle, received {out!r}, which has one.")
     student = os.path.join(out, "student")
     write_student_bundle(student)
     zip_path = os.path.join(out, "autograder.zip")
-    write_autograder_zip(zip_path, os.path.join(out, "autograder"))
+    write_autograder_zip(zip_path, os.path.join(out, "autograder"), visibility)
+    shutil.copy(os.path.join(ROOT, "docs", "gradescope.md"), os.path.join(out, "GRADESCOPE.md"))
     return student, zip_path
 
 
@@ -124,9 +151,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m keras_vae.release", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="folder to write the bundles into")
+    parser.add_argument("--visibility", action="append", metavar="RUBRIC_ID=VISIBILITY",
+                        help="Gradescope visibility of one rubric item (visible, after_due_date, "
+                             "after_published or hidden); repeat for more items (default: all "
+                             "visible)")
     args = parser.parse_args(argv)
     try:
-        student, zip_path = release(args.out)
+        student, zip_path = release(args.out, parse_visibility(args.visibility))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

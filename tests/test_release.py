@@ -1,5 +1,6 @@
 """The student bundle and the Gradescope autograder zip."""
 
+import glob
 import json
 import os
 import shutil
@@ -89,6 +90,7 @@ def test_autograder_zip_grades_a_submission(bundle, tmp_path):
     root = tmp_path / "autograder"
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(root / "source")
+    _with_this_python(root)
     (root / "submission").mkdir()
     shutil.copy(ALTERNATIVE, root / "submission" / "__init__.py")
     result = run_in(root / "source", "bash", str(root / "source" / "run_autograder"),
@@ -99,9 +101,18 @@ def test_autograder_zip_grades_a_submission(bundle, tmp_path):
     assert results["extra_data"]["seed"] == "secret"
 
 
+def _with_this_python(root):
+    """Stands in for setup.sh: `root/venv/bin/python` is the Python running the tests."""
+    (root / "venv" / "bin").mkdir(parents=True)
+    python = root / "venv" / "bin" / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+
+
 def _autograde(zip_path, root, submission_text):
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(root / "source")
+    _with_this_python(root)
     (root / "submission").mkdir()
     (root / "submission" / "__init__.py").write_text(submission_text)
     result = run_in(root / "source", "bash", str(root / "source" / "run_autograder"),
@@ -140,3 +151,37 @@ def test_autograder_zip_takes_points_for_a_mistake(bundle, tmp_path):
     failed = {t["number"] for t in results["tests"] if t["status"] == "failed"}
     assert {"kl.closed_form", "kl.non_negative", "kl.tfp"} <= failed
     assert "reparameterize.formula" not in failed and results["score"] < max_score()
+
+
+PYENV = os.path.expanduser("~/.pyenv/versions")
+
+
+def _pyenv_python(version):
+    matches = sorted(glob.glob(os.path.join(PYENV, f"{version}.*", "bin", f"python{version}")))
+    return matches[-1] if matches else None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", ["3.10", "3.12"])
+def test_setup_sh_and_run_autograder_as_gradescope_runs_them(bundle, tmp_path, version):
+    """On Python 3.10 (Ubuntu 22.04) and 3.12 (24.04): setup.sh builds a virtual environment
+    from the registries, and run_autograder gives a correct upload, one folder too deep, full
+    marks in results/results.json."""
+    python = _pyenv_python(version)
+    if python is None:
+        pytest.skip(f"no Python {version} on this machine")
+    _, _, zip_path = bundle
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(root / "source")
+    env = {"AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": python}
+    setup = run_in(root / "source", "bash", str(root / "source" / "setup.sh"), **env)
+    assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-3000:]
+    version_line = subprocess.run([str(root / "venv" / "bin" / "python"), "--version"],
+                                  capture_output=True, text=True).stdout
+    assert version_line.startswith(f"Python {version}.")
+    (root / "submission" / "my-upload" / "assignments").mkdir(parents=True)
+    shutil.copy(ALTERNATIVE, root / "submission" / "my-upload" / "assignments" / "__init__.py")
+    result = run_in(root / "source", "bash", str(root / "source" / "run_autograder"), **env)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == max_score(), result.stdout[-2000:] + result.stderr[-2000:]
