@@ -134,8 +134,9 @@ def write_autograder_zip(path, staging, visibility=None):
 
 
 def release(out, visibility=None):
-    """Writes `out/student/`, `out/autograder.zip` and the instructor's page `out/GRADESCOPE.md`;
-    returns the paths of the first two."""
+    """Writes the student bundle `out/student/`, Gradescope's `out/autograder.zip` with the
+    instructor's page `out/GRADESCOPE.md`, and the GitHub Classroom template repository
+    `out/classroom/`; returns the paths of the first two."""
     if os.path.exists(os.path.join(out, "student")):
         raise ValueError(f"Invalid value for `out`: expected a folder without a student/ "
                          f"bundle, received {out!r}, which has one.")
@@ -144,6 +145,9 @@ def release(out, visibility=None):
     zip_path = os.path.join(out, "autograder.zip")
     write_autograder_zip(zip_path, os.path.join(out, "autograder"), visibility)
     shutil.copy(os.path.join(ROOT, "docs", "gradescope.md"), os.path.join(out, "GRADESCOPE.md"))
+    from keras_vae.classroom import write_template
+
+    write_template(os.path.join(out, "classroom"), write_student_bundle)
     return student, zip_path
 
 
@@ -161,7 +165,9 @@ def main(argv=None):
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"Student bundle: {student}\nAutograder zip: {zip_path}")
+    print(f"Student bundle: {student}\nAutograder zip: {zip_path}\n"
+          f"Gradescope instructions: {os.path.join(args.out, 'GRADESCOPE.md')}\n"
+          f"GitHub Classroom template: {os.path.join(args.out, 'classroom')}")
     return 0
 
 

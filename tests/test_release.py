@@ -185,3 +185,27 @@ def test_setup_sh_and_run_autograder_as_gradescope_runs_them(bundle, tmp_path, v
     result = run_in(root / "source", "bash", str(root / "source" / "run_autograder"), **env)
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == max_score(), result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_release_writes_the_classroom_template_and_the_instructors_page(bundle):
+    """The release holds GitHub Classroom's template (student files and workflow, no solution)
+    and the Gradescope page."""
+    out, _, _ = bundle
+    classroom = os.path.join(out, "classroom")
+    workflow = open(os.path.join(classroom, ".github", "workflows", "classroom.yml")).read()
+    assert "name: Autograding Tests" in workflow and "run-autograding-tests:" in workflow
+    assert os.path.exists(os.path.join(classroom, "assignments", "__init__.py"))
+    assert not os.path.exists(os.path.join(classroom, "keras_vae", "models.py"))
+    assert "Ubuntu 22.04" in open(os.path.join(out, "GRADESCOPE.md")).read()
+
+
+def test_visibility_is_checked_and_carried_into_the_zip(tmp_path):
+    """--visibility takes known ids and Gradescope's four values, and the zip carries them."""
+    assert release.parse_visibility(["vae.beta=hidden"]) == {"vae.beta": "hidden"}
+    for bad in (["vae.beta=secret"], ["no.such=hidden"], ["vae.beta"]):
+        with pytest.raises(ValueError, match="Invalid value for `--visibility`"):
+            release.parse_visibility(bad)
+    _, zip_path = release.release(str(tmp_path), {"vae.beta": "after_due_date"})
+    with zipfile.ZipFile(zip_path) as archive:
+        chosen = json.loads(archive.read("keras_vae/graded/visibility.json"))
+    assert chosen == {"vae.beta": "after_due_date"}
