@@ -148,8 +148,9 @@ def kill_hook():
     """A test hook: with `KERAS_VAE_KILL_AT=POINT:N` in the environment, a function that kills
     this process with SIGKILL the N-th time it is called with POINT; otherwise `None`.
 
-    The points are those of `Checkpoints.save` ("weights", "manifest", "previous", "history")
-    and "results", after the models of a finished run are saved and before `metrics.json`.
+    The points are those of `Checkpoints.save` ("weights", "manifest", "previous", "history"),
+    "results", after the models of a finished run are saved and before `metrics.json`, and
+    "finished", after `metrics.json` and before the checkpoints are removed.
     """
     point, _, count = os.environ.get("KERAS_VAE_KILL_AT", "").partition(":")
     if not point:
@@ -182,12 +183,15 @@ def clear(path):
 
 
 def remove_checkpoints(path):
-    backup = os.path.join(path, "backup")
+    """Removes `backup/` and the partial files that killed writes left in `path`."""
+    backup, discarded = os.path.join(path, "backup"), os.path.join(path, ".discarded-backup")
     if os.path.isdir(backup):
-        discarded = os.path.join(path, ".discarded-backup")
         shutil.rmtree(discarded, ignore_errors=True)
         os.replace(backup, discarded)
-        shutil.rmtree(discarded)
+    shutil.rmtree(discarded, ignore_errors=True)
+    for name in os.listdir(path):
+        if name.startswith(".partial."):
+            os.remove(os.path.join(path, name))
 
 
 class Checkpoints:

@@ -502,6 +502,7 @@ def _train_locked(config, impl, overwrite, log, warn, hold_signals):
         rundir.clear(config.out)
     figures = _check_run_directory(config)
     if figures is not None:
+        rundir.remove_checkpoints(config.out)  # Left when killed as it finished.
         log(f"The run in {config.out} is already finished: its models, plots and "
             "metrics.json are there. Add --overwrite to train it anew.")
         return figures
@@ -534,6 +535,7 @@ def _train_locked(config, impl, overwrite, log, warn, hold_signals):
     figures.update(train_seconds=train_seconds, epochs_trained=len(history["loss"]),
                    data_source=data.source)
     rundir.write_json(os.path.join(config.out, "metrics.json"), figures)
+    checkpoints.fault("finished")
     rundir.remove_checkpoints(config.out)
     log(f"Test set ({figures['num_test_images']} images): negative ELBO "
         f"{figures['test_loss']:.2f} nats (reconstruction {figures['test_reconstruction_loss']:.2f}"

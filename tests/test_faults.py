@@ -23,7 +23,7 @@ COMMAND = [sys.executable, "-m", "keras_vae.train", "--dataset", "sample", "--hi
            "--batch-size", "64", "--iw-samples", "2", "--checkpoint-every-steps", "32"]
 # TensorFlow's start-up lines on stderr, printed before the command runs.
 TF_NOISE = ("WARNING: All log messages before absl::InitializeLog()", "I0000 ", "W0000 ")
-KILL_POINTS = ("weights", "manifest", "previous", "history", "results")
+KILL_POINTS = ("weights", "manifest", "previous", "history", "results", "finished")
 
 
 def start(out, epochs, **env):
@@ -189,17 +189,22 @@ def test_each_manifest_keeps_the_history_of_its_own_weights(tmp_path, tiny_vae):
 
 @pytest.mark.slow
 def test_kills_inside_every_checkpoint_write_lose_no_finished_epoch(tmp_path):
-    """SIGKILL at each point of a checkpoint write and after the models, then one resume."""
+    """SIGKILL at each point of a checkpoint write, and as the run finishes, loses nothing."""
     out, epochs = str(tmp_path / "run"), 3
     for point in KILL_POINTS:
         # The second write of a run, so that one checkpoint of this run is in place.
-        count = 1 if point == "results" else 2
+        count = 1 if point in ("results", "finished") else 2
         status, _, _ = finish(start(out, epochs, KERAS_VAE_KILL_AT=f"{point}:{count}"))
         assert status == -signal.SIGKILL, f"expected a kill at {point}, received exit {status}"
+        if point == "weights":
+            partial = [name for name in os.listdir(os.path.join(out, "backup"))
+                       if name.startswith(".partial.")]
+            assert partial, "expected the killed write's partial weights file beside the others"
         assert_history_agrees_with_a_checkpoint(out)
     status, printed, err = finish(start(out, epochs))
-    assert status == 0 and err == [], err
-    assert "resuming" in printed[0] or "already finished" in printed[0], printed
+    assert (status, err) == (0, []), err
+    assert printed == [f"The run in {out} is already finished: its models, plots and "
+                       "metrics.json are there. Add --overwrite to train it anew."], printed
     assert_finished(out, epochs)
 
 
