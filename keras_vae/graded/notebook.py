@@ -1,0 +1,69 @@
+"""The notebook's check cells: the rubric items of one task, run on the student's current code.
+
+Each call reloads the student's module, so edits saved in an editor count without restarting the
+kernel, and prints the rubric table of the task's items. A check never raises: an import error is
+the verdict of every row, so the notebook runs on to its end whatever the module holds.
+"""
+
+import importlib
+import sys
+import traceback
+
+from keras_vae.graded import report, rubric
+
+
+def _fresh_module(impl_name):
+    """Imports `impl_name` anew and checks its contract names; raises what goes wrong."""
+    from keras_vae.impl import load_impl
+
+    importlib.invalidate_caches()
+    module = sys.modules.get(impl_name)
+    if module is not None:
+        importlib.reload(module)
+    return load_impl(impl_name)
+
+
+def _import_failure(impl_name, error):
+    if isinstance(error, ValueError) and str(error).startswith("Invalid value for `impl`"):
+        return str(error)
+    # format_exception_only names the file and line of a syntax error.
+    cause = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return f"{impl_name} could not be imported:\n{cause}"
+
+
+def check(task=None, impl_name="assignments"):
+    """Grades one task of the assignment on the public seed and prints its rubric rows.
+
+    Args:
+        task: contract name, such as `"kl_divergence"`, or a list of them; the items whose name
+            under test (`item.uses[0]`) is among them are run. `None` runs the whole rubric.
+        impl_name: module name of the implementation, `"assignments"` for the student's.
+
+    Raises:
+        ValueError: if `task` names nothing in the contract (a typo in the notebook).
+    """
+    names = None if task is None else [task] if isinstance(task, str) else list(task)
+    items = [item for item in rubric.rubric() if names is None or item.uses[0] in names]
+    if not items:
+        raise ValueError(f"Invalid value for `task`: expected contract names with graded items, "
+                         f"received {task!r}.")
+    rows = {item.id: {"id": item.id, "points": item.points, "title": item.title,
+                      "status": "not run", "message": ""} for item in items}
+    try:
+        module = _fresh_module(impl_name)
+    except Exception as error:  # any import failure is every row's verdict
+        message = _import_failure(impl_name, error)
+        for row in rows.values():
+            row.update(status="failed", message=message)
+    else:
+        from keras_vae.graded.inprocess import run_item
+
+        for item in items:
+            try:
+                message = run_item(item, module)
+            except Exception as error:  # a judge tripped by an odd observation
+                message = f"The check itself failed: {type(error).__name__}: {error}"
+            rows[item.id].update(status="passed" if message is None else "failed",
+                                 message=message or "")
+        report.explain_dependencies(rows, {item.id: item for item in items})
+    print(report.format_rubric(list(rows.values())))
