@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_vae import checks
+from keras_vae.losses import at_least_float32
 
 
 def _nll_function(impl, likelihood, sigma):
@@ -76,7 +77,9 @@ def importance_weighted_nll(impl, encoder, decoder, x, num_samples=100, likeliho
 
     with `z_k ~ q(z|x)`. It never exceeds the ELBO bound on average and tends to `log p(x)`
     as `num_samples` grows. The samples are drawn `chunk_size` at a time and combined with a
-    running log-sum-exp, so memory does not grow with `num_samples`.
+    running log-sum-exp, so memory does not grow with `num_samples`. The log-weights are
+    summed in float32 (or float64) even for models built under a mixed precision policy,
+    whose float16 outputs would lose the log-sum-exp's precision.
 
     Args:
         impl: module with the contract functions.
@@ -108,7 +111,8 @@ def importance_weighted_nll(impl, encoder, decoder, x, num_samples=100, likeliho
             tf.broadcast_to(batch[None], (tf.shape(epsilon)[0],) + tuple(batch.shape)),
             (-1,) + example_shape,
         )
-        log_px_given_z = -tf.reshape(nll(repeated, reconstruction), tf.shape(epsilon)[:2])
+        log_px_given_z = -tf.cast(tf.reshape(nll(repeated, reconstruction),
+                                             tf.shape(epsilon)[:2]), epsilon.dtype)
         # log q(z|x) with (z - z_mean)**2 / exp(z_log_var) = epsilon**2.
         log_qz = _standard_normal_log_prob(epsilon) - 0.5 * tf.reduce_sum(z_log_var, axis=-1)
         return log_px_given_z + _standard_normal_log_prob(z) - log_qz
@@ -116,11 +120,11 @@ def importance_weighted_nll(impl, encoder, decoder, x, num_samples=100, likeliho
     total = 0.0
     for start in range(0, len(x), batch_size):
         batch = tf.constant(x[start:start + batch_size])
-        z_mean, z_log_var = encoder(batch, training=False)
+        z_mean, z_log_var = (at_least_float32(t) for t in encoder(batch, training=False))
         running = None
         for chunk_start in range(0, num_samples, chunk_size):
             chunk = min(chunk_size, num_samples - chunk_start)
-            epsilon = generator.normal((chunk,) + tuple(z_mean.shape))
+            epsilon = generator.normal((chunk,) + tuple(z_mean.shape), dtype=z_mean.dtype)
             chunk_lse = tf.reduce_logsumexp(log_weights(batch, z_mean, z_log_var, epsilon), 0)
             running = chunk_lse if running is None else tf.reduce_logsumexp(
                 tf.stack([running, chunk_lse]), axis=0

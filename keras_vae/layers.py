@@ -28,12 +28,39 @@ def reparameterize(z_mean, z_log_var, epsilon):
     return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
 
+def _replica_id():
+    """The replica id inside a `tf.distribute` strategy with several replicas, else `None`."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return None
+    return context.replica_id_in_sync_group
+
+
+def _replica_normal(shape, dtype, seed, replica_id):
+    """Standard normal noise from `seed` (shape `(2,)`) with `replica_id` folded in."""
+    import tensorflow as tf
+
+    # Keras keeps the generator's state in int64; TensorFlow's stateless ops take int32 seeds.
+    seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+    seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(replica_id, tf.int32))
+    return tf.random.stateless_normal(shape, seed=seed, dtype=dtype)
+
+
 @keras.saving.register_keras_serializable(package="keras_vae")
 class Sampling(keras.layers.Layer):
     """Draws `z ~ N(z_mean, diag(exp(z_log_var)))` with the reparameterization trick.
 
     Fresh noise `epsilon ~ N(0, I)` is drawn on every call, in training and inference alike,
     from the layer's own `keras.random.SeedGenerator`.
+
+    Under a `tf.distribute` strategy with several replicas, every replica starts from the
+    same generator state; each folds its replica id into the drawn seed
+    (`tf.random.experimental.stateless_fold_in`), so the replicas' noise is independent and a
+    seeded run is still reproducible. With one replica the draw is `keras.random.normal`'s.
 
     Args:
         seed: integer or `None`, the seed of the layer's random stream.
@@ -56,9 +83,14 @@ class Sampling(keras.layers.Layer):
 
     def call(self, inputs):
         z_mean, z_log_var = inputs
-        epsilon = keras.random.normal(
-            ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
-        )
+        replica_id = _replica_id()
+        if replica_id is None:
+            epsilon = keras.random.normal(
+                ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
+            )
+        else:
+            epsilon = _replica_normal(ops.shape(z_mean), z_mean.dtype,
+                                      self.seed_generator.next(), replica_id)
         return reparameterize(z_mean, z_log_var, epsilon)
 
     def compute_output_shape(self, input_shape):
@@ -77,6 +109,8 @@ class KLDivergenceLayer(keras.layers.Layer):
     loss). Also reports the unweighted mean KL as the metric `kl_loss`.
 
     `beta` lives in a non-trainable variable, so a callback can anneal it during training.
+    Under a mixed precision policy `kl_divergence` computes in float32, so the added loss is
+    float32, as Keras expects.
 
     Args:
         beta: non-negative float, the weight of the KL term (1 gives the ELBO).

@@ -11,6 +11,19 @@ import keras
 from keras import ops
 
 
+def at_least_float32(values):
+    """Casts a float16 or bfloat16 tensor to float32; leaves float32 and float64 as they are.
+
+    The loss terms are summed over hundreds of pixels and compared across batches, beyond what
+    a 10-bit mantissa holds; `1 - 1e-7` rounds to 1 in float16, so the Bernoulli clip would
+    give `log(0)`. Under a mixed precision policy the loss math therefore runs in float32.
+    """
+    values = ops.convert_to_tensor(values)
+    if keras.backend.standardize_dtype(values.dtype) in ("float16", "bfloat16"):
+        return ops.cast(values, "float32")
+    return values
+
+
 def _sum_over_example(values):
     """Sums `values` over every axis but the first (the batch axis)."""
     return ops.sum(values, axis=tuple(range(1, len(values.shape))))
@@ -30,10 +43,11 @@ def kl_divergence(z_mean, z_log_var):
             log-variances `log(sigma**2)`.
 
     Returns:
-        Tensor of shape `(batch_size,)`, in nats, summed over the latent axis.
+        Tensor of shape `(batch_size,)`, in nats, summed over the latent axis; in float32 for
+        float16 or bfloat16 inputs, where `exp(z_log_var)` overflows beyond `z_log_var ~ 11`.
     """
-    z_mean = ops.convert_to_tensor(z_mean)
-    z_log_var = ops.convert_to_tensor(z_log_var, dtype=z_mean.dtype)
+    z_mean = at_least_float32(z_mean)
+    z_log_var = ops.cast(z_log_var, z_mean.dtype)
     return 0.5 * ops.sum(
         ops.square(z_mean) + ops.exp(z_log_var) - z_log_var - 1.0, axis=-1
     )
@@ -53,9 +67,9 @@ def bernoulli_nll(x, probs):
         probs: tensor of the same shape, the Bernoulli probabilities `p(x_d = 1 | z)`.
 
     Returns:
-        Tensor of shape `(batch_size,)`, in nats.
+        Tensor of shape `(batch_size,)`, in nats, in float32 for float16 or bfloat16 `probs`.
     """
-    probs = ops.convert_to_tensor(probs)
+    probs = at_least_float32(probs)
     x = ops.cast(x, probs.dtype)
     epsilon = keras.config.epsilon()
     probs = ops.clip(probs, epsilon, 1.0 - epsilon)
@@ -77,9 +91,10 @@ def gaussian_nll(x, mean, sigma=1.0):
         sigma: positive float, the standard deviation shared by every pixel.
 
     Returns:
-        Tensor of shape `(batch_size,)`, in nats, the normalizing constant included.
+        Tensor of shape `(batch_size,)`, in nats, the normalizing constant included; in float32
+        for float16 or bfloat16 `mean`.
     """
-    mean = ops.convert_to_tensor(mean)
+    mean = at_least_float32(mean)
     x = ops.cast(x, mean.dtype)
     num_pixels = math.prod(mean.shape[1:])
     squared_error = _sum_over_example(ops.square(x - mean))

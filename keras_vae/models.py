@@ -9,6 +9,16 @@ from keras_vae.layers import KLDivergenceLayer, Sampling
 from keras_vae.losses import bernoulli_nll, gaussian_nll
 
 
+def _float32_under_mixed_precision():
+    """`"float32"` under a mixed precision policy (float16 or bfloat16 compute), else `None`.
+
+    Given as a layer's `dtype`, it keeps that layer in float32 beside float16 ones, and leaves
+    the models of a float32 (or float64) policy exactly as they were.
+    """
+    policy = keras.config.dtype_policy()
+    return "float32" if policy.compute_dtype != policy.variable_dtype else None
+
+
 def build_encoder(
     input_shape, latent_dim, hidden_units=(512,), architecture="mlp", activation="relu"
 ):
@@ -25,7 +35,8 @@ def build_encoder(
     Returns:
         `keras.Model` named `"encoder"` (functional or subclassed) with outputs
         `[z_mean, z_log_var]` (a list or a tuple), each of shape `(batch_size, latent_dim)`. Both
-        heads are linear: a log-variance takes any sign, and neither is bounded.
+        heads are linear: a log-variance takes any sign, and neither is bounded. Under a mixed
+        precision policy the two heads compute in float32 (`exp(z_log_var)` overflows float16).
 
     Raises:
         ValueError: for an invalid argument.
@@ -45,8 +56,9 @@ def build_encoder(
     x = keras.layers.Flatten()(x)
     for units in hidden_units:
         x = keras.layers.Dense(units, activation=activation)(x)
-    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(x)
-    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(x)
+    head_dtype = _float32_under_mixed_precision()
+    z_mean = keras.layers.Dense(latent_dim, name="z_mean", dtype=head_dtype)(x)
+    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var", dtype=head_dtype)(x)
     return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
 
 
@@ -73,7 +85,9 @@ def build_decoder(
 
     Returns:
         `keras.Model` named `"decoder"` (functional or subclassed) mapping
-        `(batch_size, latent_dim)` to `(batch_size,) + output_shape`.
+        `(batch_size, latent_dim)` to `(batch_size,) + output_shape`. Under a mixed precision
+        policy the last layer computes its pre-activations in float16 and a separate float32
+        activation follows, so the probabilities or means come out in float32.
 
     Raises:
         ValueError: for an invalid argument.
@@ -87,6 +101,7 @@ def build_decoder(
     else:
         output_shape = checks.shape("output_shape", output_shape)
     output_activation = "sigmoid" if likelihood == "bernoulli" else None
+    output_dtype = _float32_under_mixed_precision()
 
     x = inputs = keras.Input(shape=(latent_dim,), name="z")
     for units in hidden_units:
@@ -102,12 +117,22 @@ def build_decoder(
         x = keras.layers.Conv2DTranspose(
             32, 3, strides=2, padding="same", activation=activation
         )(x)
-        outputs = keras.layers.Conv2DTranspose(
-            channels, 3, padding="same", activation=output_activation, name="reconstruction"
-        )(x)
+        if output_dtype is None:
+            outputs = keras.layers.Conv2DTranspose(
+                channels, 3, padding="same", activation=output_activation, name="reconstruction"
+            )(x)
+        else:
+            x = keras.layers.Conv2DTranspose(channels, 3, padding="same")(x)
+            outputs = keras.layers.Activation(
+                output_activation or "linear", dtype=output_dtype, name="reconstruction"
+            )(x)
     else:
-        x = keras.layers.Dense(math.prod(output_shape), activation=output_activation)(x)
-        outputs = keras.layers.Reshape(output_shape, name="reconstruction")(x)
+        if output_dtype is None:
+            x = keras.layers.Dense(math.prod(output_shape), activation=output_activation)(x)
+        else:
+            x = keras.layers.Dense(math.prod(output_shape))(x)
+            x = keras.layers.Activation(output_activation or "linear", dtype=output_dtype)(x)
+        outputs = keras.layers.Reshape(output_shape, name="reconstruction", dtype=output_dtype)(x)
     return keras.Model(inputs, outputs, name="decoder")
 
 
@@ -155,10 +180,24 @@ class ReconstructionLossMetric(keras.metrics.Mean):
         return {**super().get_config(), "likelihood": self.likelihood, "sigma": self.sigma}
 
 
-def _xla_helps(encoder, decoder):
-    """XLA speeds up dense models everywhere, but slows convolutions down on CPU."""
+def _replicas_in_scope():
+    """The number of replicas of the `tf.distribute` strategy in scope (1 without one)."""
     import tensorflow as tf
 
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _xla_helps(encoder, decoder):
+    """XLA speeds up dense models everywhere, but slows convolutions down on CPU.
+
+    Keras 3 compiles `strategy.run` with the all-reduce of the gradients inside one XLA
+    cluster, which refuses the replicas' variables on other devices ("tf.Variable on a
+    different device"), so XLA stays off under a strategy with several replicas.
+    """
+    import tensorflow as tf
+
+    if _replicas_in_scope() > 1:
+        return False
     convolutional = any(isinstance(layer, keras.layers.Conv2D)
                         for model in (encoder, decoder) for layer in model.layers)
     return not convolutional or bool(tf.config.list_physical_devices("GPU"))
@@ -173,7 +212,7 @@ def build_vae(
     learning_rate=1e-3,
     seed=None,
     jit_compile="auto",
-    steps_per_execution=32,
+    steps_per_execution="auto",
 ):
     """Joins an encoder and a decoder into a compiled variational autoencoder.
 
@@ -186,6 +225,9 @@ def build_vae(
     with the reconstruction term from `compile(loss=ReconstructionLoss(...))`. `fit` and
     `evaluate` report `loss`, `reconstruction_loss` and `kl_loss` in nats per example.
 
+    Build the encoder, the decoder and the VAE inside `strategy.scope()` to train on several
+    devices (`keras_vae.distribute`); the batch size given to `fit` is then the global one.
+
     Args:
         encoder: model `x -> [z_mean, z_log_var]`, as from `build_encoder`.
         decoder: model `z -> reconstruction`, as from `build_decoder`.
@@ -196,9 +238,13 @@ def build_vae(
         seed: integer or `None`, the seed of the `Sampling` layer.
         jit_compile: passed to `compile`; `"auto"` compiles the training step with XLA except
             for convolutional models on a machine without a GPU, where XLA measured slower
-            (`benchmarks/README.md`).
+            (`benchmarks/README.md`), and under a `tf.distribute` strategy with several
+            replicas, where Keras 3 cannot compile it.
         steps_per_execution: passed to `compile`: training steps run per call of the
-            compiled function, which removes per-batch Python overhead.
+            compiled function, which removes per-batch Python overhead. `"auto"` gives 32,
+            and 1 under a strategy with several replicas: Keras 3.15's loop of several steps
+            per call fails there ("You must feed a value for placeholder tensor").
+
 
     Returns:
         A compiled `keras.Model` named `"vae"` (functional or subclassed with a `call`), with
@@ -227,6 +273,8 @@ def build_vae(
 
     if jit_compile == "auto":
         jit_compile = _xla_helps(encoder, decoder)
+    if steps_per_execution == "auto":
+        steps_per_execution = 32 if _replicas_in_scope() == 1 else 1
 
     inputs = keras.Input(shape=encoder.inputs[0].shape[1:], name="x")
     z_mean, z_log_var = encoder(inputs)

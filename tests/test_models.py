@@ -6,10 +6,38 @@ import pytest
 
 import keras_vae
 from keras_vae.graded import witness
-from keras_vae.graded.test_models import probe_models
 
 RNG = np.random.default_rng(0)
 X = (RNG.uniform(size=(64, 784)) < 0.3).astype(np.float32)
+
+
+def probe_models(latent_dim=4, num_pixels=784, log_var=-30.0):
+    """A linear encoder with a constant z_log_var and a one-layer decoder, with known weights.
+
+    With z_log_var = -30 the sampled z equals z_mean to 1e-6, so the loss has a closed form.
+    Returns `(encoder, decoder, forward)`, where `forward(x)` is the float64 NumPy witness
+    `(z_mean, z_log_var, probs)`.
+    """
+    rng = np.random.default_rng(3)
+    enc_kernel = rng.normal(scale=0.05, size=(num_pixels, latent_dim))
+    dec_kernel = rng.normal(scale=0.05, size=(latent_dim, num_pixels))
+    dec_bias = rng.normal(scale=0.5, size=num_pixels)
+    constant = keras.initializers.Constant
+    x = keras.Input((num_pixels,))
+    z_mean = keras.layers.Dense(latent_dim, kernel_initializer=constant(enc_kernel))(x)
+    z_log_var = keras.layers.Dense(latent_dim, kernel_initializer="zeros",
+                                   bias_initializer=constant(log_var))(x)
+    z = keras.Input((latent_dim,))
+    probs = keras.layers.Dense(num_pixels, activation="sigmoid",
+                               kernel_initializer=constant(dec_kernel),
+                               bias_initializer=constant(dec_bias))(z)
+
+    def forward(x_value):
+        z_mean_value = np.float64(x_value) @ enc_kernel
+        probs_value = witness.sigmoid(z_mean_value @ dec_kernel + dec_bias)
+        return z_mean_value, np.full_like(z_mean_value, log_var), probs_value
+
+    return keras.Model(x, [z_mean, z_log_var]), keras.Model(z, probs), forward
 
 
 @pytest.mark.parametrize("call, name", [
@@ -91,3 +119,10 @@ def test_saved_models_load_back_with_the_same_outputs(tmp_path):
     np.testing.assert_array_equal(inner.predict(images, verbose=0)[0], z_mean)
     assert loaded_vae.get_layer("z").seed == 5
     assert loaded_vae.loss.likelihood == "bernoulli"
+
+
+def test_one_device_keeps_xla_and_32_steps_per_call():
+    """Without a distribution strategy build_vae compiles a dense VAE with XLA, 32 steps a call."""
+    vae = keras_vae.build_vae(*probe_models()[:2])
+    assert (vae.steps_per_execution, bool(vae.jit_compile)) == (32, True), (
+        f"expected (32, True), received ({vae.steps_per_execution}, {vae.jit_compile})")
