@@ -208,26 +208,42 @@ def test_kills_inside_every_checkpoint_write_lose_no_finished_epoch(tmp_path):
     assert_finished(out, epochs)
 
 
+def wait_for_checkpoints(out, process, count, timeout=120):
+    """Waits until `process` has written `count` more checkpoints, or has exited."""
+    def number():
+        manifest = rundir.read_json(os.path.join(out, "backup", rundir.LATEST))
+        return manifest["number"] if manifest else 0
+
+    target, deadline = number() + count, time.monotonic() + timeout
+    while process.poll() is None and number() < target and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 @pytest.mark.slow
 def test_random_kills_then_the_same_command_finishes_the_run(tmp_path):
-    """Eight SIGKILLs and SIGTERMs at seeded random moments, then the run finishes whole."""
-    out, epochs, rng = str(tmp_path / "run"), 4, random.Random(2024)
-    for _ in range(8):
+    """Ten SIGKILLs and SIGTERMs at seeded random moments, then the run finishes whole."""
+    out, epochs, rng = str(tmp_path / "run"), 10, random.Random(2024)
+    for _ in range(10):
+        # A kill during start-up, or shortly after the process's n-th checkpoint: within an
+        # epoch, inside a checkpoint write, or while the finished run is evaluated.
+        signum = rng.choice([signal.SIGKILL] * 3 + [signal.SIGTERM])
+        checkpoints = rng.randrange(0, 5)
+        delay = rng.uniform(0.0, 0.5) if checkpoints else rng.uniform(0.0, 8.0)
         process = start(out, epochs)
-        delay, signum = rng.uniform(0.5, 14.0), rng.choice([signal.SIGKILL] * 3 + [signal.SIGTERM])
+        wait_for_checkpoints(out, process, checkpoints)
         try:
             process.wait(timeout=delay)
         except subprocess.TimeoutExpired:
             process.send_signal(signum)
         status, _, err = finish(process)
-        if signum == signal.SIGTERM and status == 128 + signum:
+        if status == 128 + signum:
             assert err[-1] == (f"Interrupted by SIGTERM: the finished epochs are kept in {out}; "
                                "run the same command to resume."), err
         assert status in (0, -signum, 128 + signum), f"after {signum!r}: exit {status}, {err}"
         assert not any("Traceback" in line for line in err), err
         assert_history_agrees_with_a_checkpoint(out)
     status, _, err = finish(start(out, epochs))
-    assert status == 0 and err == [], err
+    assert (status, err) == (0, []), err
     assert_finished(out, epochs)
 
 
