@@ -66,6 +66,18 @@ chmod 600 "$root/source/keras_vae/graded/grading_seed"
 """
 
 
+# What grading needs; the tests' and the notebook's tools stay out of the autograder.
+GRADING_REQUIREMENTS = ("keras", "matplotlib", "numpy", "tensorflow", "tensorflow-probability",
+                        "tf_keras")
+
+
+def _grading_requirements():
+    with open(os.path.join(ROOT, "requirements.txt")) as file:
+        lines = file.read().splitlines()
+    return "\n".join(line for line in lines
+                     if line.split("==")[0].strip() in GRADING_REQUIREMENTS) + "\n"
+
+
 def _copy_package(destination):
     package = os.path.join(destination, "keras_vae")
     shutil.copytree(HERE, package, ignore=lambda folder, names: [
@@ -122,6 +134,8 @@ def write_autograder_zip(path, staging, visibility=None):
         file.write(f"{secrets.randbelow(2**31)}\n")
     with open(os.path.join(source, "keras_vae", "graded", "visibility.json"), "w") as file:
         json.dump(visibility or {}, file, indent=2)
+    with open(os.path.join(source, "requirements.txt"), "w") as file:
+        file.write(_grading_requirements())
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
             info = zipfile.ZipInfo(name)
