@@ -136,6 +136,28 @@ def worker_out(out):
     return f"{out}.{task['type']}-{int(task['index'])}"
 
 
+def resolve(config):
+    """Resolves a training config's choices that depend on the machine.
+
+    Args:
+        config: a frozen dataclass with the fields `distribute` (`"auto"` or one of
+            `DISTRIBUTIONS`), `mixed_precision` (`None` for automatic, or a bool) and `out`.
+
+    Returns:
+        A copy with `distribute="auto"` replaced by `default_distribution()`,
+        `mixed_precision=None` by `default_mixed_precision()`, and, for `"multi-worker"`,
+        `out` by this process's `worker_out(out)`.
+    """
+    import dataclasses
+
+    name = default_distribution() if config.distribute == "auto" else config.distribute
+    mixed = config.mixed_precision
+    if mixed is None:
+        mixed = default_mixed_precision()
+    out = worker_out(config.out) if name == "multi-worker" else config.out
+    return dataclasses.replace(config, distribute=name, mixed_precision=bool(mixed), out=out)
+
+
 def check_batch_size(batch_size, strategy):
     """Raises `ValueError` unless the global `batch_size` splits evenly across the replicas.
 

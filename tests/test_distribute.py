@@ -253,3 +253,33 @@ def test_two_workers_train_like_one_device(tmp_path):
             assert abs(output["evaluated"][key] - value) < 1e-4 * abs(value), (
                 f"worker {index} {key}: expected {value:.6f}, received "
                 f"{output['evaluated'][key]:.6f}")
+
+
+def test_resolve_picks_this_machines_defaults(monkeypatch):
+    """resolve turns "auto" and None into one device in float32 on a machine without a GPU."""
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        out: str = "runs/a"
+        distribute: str = "auto"
+        mixed_precision: bool | None = None
+
+    monkeypatch.setattr(distribute, "default_distribution", lambda: "none")
+    monkeypatch.setattr(distribute, "default_mixed_precision", lambda: False)
+    assert distribute.resolve(Config()) == Config(distribute="none", mixed_precision=False)
+    assert distribute.resolve(Config(distribute="mirrored", mixed_precision=True)) == Config(
+        distribute="mirrored", mixed_precision=True)
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["h:1", "h:2"]}, '
+                                    '"task": {"type": "worker", "index": 1}}')
+    assert distribute.resolve(Config(distribute="multi-worker")).out == "runs/a.worker-1"
+
+
+def test_without_a_gpu_the_defaults_are_one_device_in_float32():
+    """On this GPU-less machine the defaults are no distribution and float32."""
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("a GPU is visible")
+    assert (distribute.default_distribution(), distribute.default_mixed_precision()) == (
+        "none", False)
