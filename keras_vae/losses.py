@@ -37,14 +37,16 @@ def kl_divergence(z_mean, z_log_var):
 
         kl = 0.5 * sum(z_mean**2 + exp(z_log_var) - z_log_var - 1, axis=-1)
 
+    Float16 or bfloat16 inputs give a float32 result: `exp(z_log_var)` overflows float16
+    beyond `z_log_var ~ 11`.
+
     Args:
         z_mean: tensor of shape `(batch_size, latent_dim)`, the posterior means.
         z_log_var: tensor of shape `(batch_size, latent_dim)`, the posterior
             log-variances `log(sigma**2)`.
 
     Returns:
-        Tensor of shape `(batch_size,)`, in nats, summed over the latent axis; in float32 for
-        float16 or bfloat16 inputs, where `exp(z_log_var)` overflows beyond `z_log_var ~ 11`.
+        Tensor of shape `(batch_size,)`, in nats, summed over the latent axis.
     """
     z_mean = at_least_float32(z_mean)
     z_log_var = ops.cast(z_log_var, z_mean.dtype)
@@ -60,14 +62,15 @@ def bernoulli_nll(x, probs):
 
     summed over every non-batch axis: binary cross-entropy summed over pixels (Keras'
     `binary_crossentropy` averages over the last axis instead). `probs` is clipped to
-    `[1e-7, 1 - 1e-7]`, so probabilities of exactly 0 or 1 give a finite result.
+    `[1e-7, 1 - 1e-7]`, so probabilities of exactly 0 or 1 give a finite result. Float16 or
+    bfloat16 `probs` give a float32 result (`1 - 1e-7` rounds to 1 in float16).
 
     Args:
         x: tensor of shape `(batch_size, ...)` with values in [0, 1], the data.
         probs: tensor of the same shape, the Bernoulli probabilities `p(x_d = 1 | z)`.
 
     Returns:
-        Tensor of shape `(batch_size,)`, in nats, in float32 for float16 or bfloat16 `probs`.
+        Tensor of shape `(batch_size,)`, in nats.
     """
     probs = at_least_float32(probs)
     x = ops.cast(x, probs.dtype)
@@ -83,7 +86,8 @@ def gaussian_nll(x, mean, sigma=1.0):
         nll = sum((x - mean)**2) / (2 * sigma**2) + D * log(sigma) + D / 2 * log(2 * pi)
 
     where `D` is the number of pixels in one example. Up to the scale `1 / (2 * sigma**2)` and
-    a constant this is the summed squared error.
+    a constant this is the summed squared error. Float16 or bfloat16 `mean` gives a float32
+    result.
 
     Args:
         x: tensor of shape `(batch_size, ...)`, the data.
@@ -91,8 +95,7 @@ def gaussian_nll(x, mean, sigma=1.0):
         sigma: positive float, the standard deviation shared by every pixel.
 
     Returns:
-        Tensor of shape `(batch_size,)`, in nats, the normalizing constant included; in float32
-        for float16 or bfloat16 `mean`.
+        Tensor of shape `(batch_size,)`, in nats, the normalizing constant included.
     """
     mean = at_least_float32(mean)
     x = ops.cast(x, mean.dtype)

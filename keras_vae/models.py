@@ -24,6 +24,9 @@ def build_encoder(
 ):
     """Builds the inference network `x -> [z_mean, z_log_var]` of `q(z|x)`.
 
+    Under a mixed precision policy the two heads compute in float32 (`exp(z_log_var)` overflows
+    float16).
+
     Args:
         input_shape: tuple, the shape of one example, such as `(784,)` or `(28, 28, 1)`.
         latent_dim: positive integer, the number of latent dimensions.
@@ -35,8 +38,7 @@ def build_encoder(
     Returns:
         `keras.Model` named `"encoder"` (functional or subclassed) with outputs
         `[z_mean, z_log_var]` (a list or a tuple), each of shape `(batch_size, latent_dim)`. Both
-        heads are linear: a log-variance takes any sign, and neither is bounded. Under a mixed
-        precision policy the two heads compute in float32 (`exp(z_log_var)` overflows float16).
+        heads are linear: a log-variance takes any sign, and neither is bounded.
 
     Raises:
         ValueError: for an invalid argument.
@@ -72,6 +74,9 @@ def build_decoder(
 ):
     """Builds the generative network mapping `z` to the parameters of `p(x|z)`.
 
+    Under a mixed precision policy the last layer computes its pre-activations in float16 and a
+    separate float32 activation follows, so the probabilities or means come out in float32.
+
     Args:
         latent_dim: positive integer, the number of latent dimensions.
         output_shape: tuple, the shape of one example, such as `(784,)` or `(28, 28, 1)`.
@@ -85,9 +90,7 @@ def build_decoder(
 
     Returns:
         `keras.Model` named `"decoder"` (functional or subclassed) mapping
-        `(batch_size, latent_dim)` to `(batch_size,) + output_shape`. Under a mixed precision
-        policy the last layer computes its pre-activations in float16 and a separate float32
-        activation follows, so the probabilities or means come out in float32.
+        `(batch_size, latent_dim)` to `(batch_size,) + output_shape`.
 
     Raises:
         ValueError: for an invalid argument.
