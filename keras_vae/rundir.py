@@ -169,17 +169,17 @@ def is_finished(path):
     return os.path.isfile(os.path.join(path, "metrics.json"))
 
 
-def clear(path):
-    """Removes a run's results, history and checkpoints (for `--overwrite`), results first.
+def clear(path, plots=()):
+    """Removes a run's checkpoints, results, `plots` and history (for `--overwrite`).
 
-    Once `metrics.json` is gone the directory is no longer a finished run, and once `backup/`
-    is renamed away it holds no checkpoint, so a kill during the removal leaves a run that
-    starts anew.
+    A finished run has no checkpoints; an unfinished one has no `metrics.json`. So a kill
+    during the removal leaves a finished run, or a run directory without checkpoints, which
+    the next run starts anew.
     """
-    for name in RESULTS:
+    remove_checkpoints(path)
+    for name in RESULTS + tuple(plots):
         with contextlib.suppress(FileNotFoundError):
             os.remove(os.path.join(path, name))
-    remove_checkpoints(path)
 
 
 def remove_checkpoints(path):

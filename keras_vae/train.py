@@ -318,7 +318,7 @@ def _read_config(run_dir, name="out"):
 
 
 def _check_run_directory(config):
-    """Returns the figures of a finished run of `config` in its directory, else `None`.
+    """Says what `config.out` holds: `"new"`, an `"unfinished"` or a `"finished"` run.
 
     Raises:
         ValueError: naming `out` when the directory holds a finished run of another config, or
@@ -327,7 +327,7 @@ def _check_run_directory(config):
     saved = _read_config(config.out)
     finished = rundir.is_finished(config.out)
     if saved is None or not (finished or os.path.isdir(os.path.join(config.out, "backup"))):
-        return None
+        return "new"
     # A finished run is the same run only if it trained as many epochs.
     ignored = [name for name in RESUMABLE_CHANGES if not (finished and name == "num_epochs")]
     differing = sorted(field.name for field in dataclasses.fields(TrainConfig)
@@ -338,7 +338,7 @@ def _check_run_directory(config):
         raise checks.invalid(
             "out", "a new run directory, the run's own settings, or --overwrite to replace it",
             f"{config.out} holding a {state} run that differs in {', '.join(differing)}")
-    return rundir.read_json(os.path.join(config.out, "metrics.json")) if finished else None
+    return state
 
 
 class _Signals:
@@ -499,13 +499,15 @@ def _train_locked(config, impl, overwrite, log, warn, hold_signals):
     import tensorflow as tf
 
     if overwrite:
-        rundir.clear(config.out)
-    figures = _check_run_directory(config)
-    if figures is not None:
-        rundir.remove_checkpoints(config.out)  # Left when killed as it finished.
+        rundir.clear(config.out, [f"{name}.png" for name in FIGURES + ("samples",)])
+    state = _check_run_directory(config)
+    if state != "unfinished":
+        # Left when killed as it finished, or not known to belong to this run.
+        rundir.remove_checkpoints(config.out)
+    if state == "finished":
         log(f"The run in {config.out} is already finished: its models, plots and "
             "metrics.json are there. Add --overwrite to train it anew.")
-        return figures
+        return rundir.read_json(os.path.join(config.out, "metrics.json"))
     data, x_val = load_data(config, log=log)
     keras.utils.set_random_seed(config.seed)
     encoder, decoder, vae = build_models(config, impl)

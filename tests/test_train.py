@@ -128,6 +128,7 @@ def test_sigterm_keeps_the_finished_epochs_and_the_same_command_resumes(tmp_path
     assert not os.path.exists(os.path.join(out, "backup"))
 
 
+@pytest.mark.slow
 def test_ctrl_c_within_an_epoch_resumes_from_the_last_step_checkpoint(tmp_path, monkeypatch,
                                                                      capsys):
     """With --checkpoint-every-steps 32, Ctrl-C at step 96 of epoch 2 resumes at its step 64."""
