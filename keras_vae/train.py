@@ -342,7 +342,7 @@ def _check_run_directory(config):
 
 
 class _Signals:
-    """Turns SIGINT and SIGTERM into `KeyboardInterrupt`, held back while a checkpoint is written."""
+    """SIGINT and SIGTERM as `KeyboardInterrupt`, held back while a checkpoint is written."""
 
     def __init__(self):
         self.received = None
