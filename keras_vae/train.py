@@ -21,11 +21,13 @@ import time
 
 from keras_vae import checks, rundir
 from keras_vae.data import BINARIZATIONS, DATASETS
+from keras_vae.distribute import DISTRIBUTIONS
 
 TEST_BINARIZATION_SEED = 2015
 FIGURES = ("loss_curves", "reconstructions", "prior_samples", "latent_space", "manifold")
 # Fields a resumed run may change: how long it trains and how often it checkpoints.
-RESUMABLE_CHANGES = ("num_epochs", "checkpoint_every_steps", "checkpoint_every_minutes")
+RESUMABLE_CHANGES = ("num_epochs", "checkpoint_every_steps", "checkpoint_every_minutes",
+                     "distribute")
 EPILOG = """\
 exit status:
   0    the run is finished, also when it already was: the command then says where its results
@@ -64,6 +66,9 @@ class TrainConfig:
     num_iw_samples: int = 100
     checkpoint_every_steps: int = 0
     checkpoint_every_minutes: float = 0.0
+    # "auto" and None are resolved for the machine (keras_vae.distribute.resolve) by `train`.
+    distribute: str = "none"
+    mixed_precision: bool | None = False
 
     def validate(self):
         """Raises `ValueError` naming the first invalid field."""
@@ -94,6 +99,7 @@ class TrainConfig:
             raise checks.invalid("checkpoint_every_steps", "a non-negative integer (0: off)",
                                  self.checkpoint_every_steps)
         checks.non_negative_float("checkpoint_every_minutes", self.checkpoint_every_minutes)
+        checks.choice("distribute", self.distribute, ("auto",) + DISTRIBUTIONS)
         if self.data_path is not None and not os.path.isfile(self.data_path):
             raise checks.invalid("data_path", "an existing .npz file", self.data_path)
         return self
@@ -141,6 +147,13 @@ def parse_args(argv=None):
     add("--checkpoint-every-minutes", type=float, default=0.0, metavar="M",
         help="also checkpoint within an epoch once M minutes have passed since the last "
              "checkpoint (0: off)")
+    add("--distribute", choices=DISTRIBUTIONS, default=None,
+        help="none, mirrored (every visible GPU) or multi-worker (the machines of TF_CONFIG); "
+             "--batch-size is the global batch (default: mirrored when more than one GPU is "
+             "visible, else none)")
+    add("--mixed-precision", action=argparse.BooleanOptionalAction, default=None,
+        help="train in mixed_float16 (default: on for a GPU of compute capability 7.0 or "
+             "more, off on CPU)")
     add("--overwrite", action="store_true",
         help="discard the run directory's results, history and checkpoints and train anew")
     args = parser.parse_args(argv)
@@ -160,6 +173,7 @@ def parse_args(argv=None):
         lr_schedule=args.lr_schedule, early_stopping=args.early_stopping,
         num_iw_samples=args.iw_samples, checkpoint_every_steps=args.checkpoint_every_steps,
         checkpoint_every_minutes=args.checkpoint_every_minutes,
+        distribute=args.distribute or "auto", mixed_precision=args.mixed_precision,
     ).validate(), args.overwrite
 
 
@@ -478,8 +492,10 @@ def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib
         FloatingPointError: when the loss becomes NaN or infinite.
     """
     config.validate()
+    from keras_vae import distribute
     from keras_vae.impl import load_impl
 
+    config = distribute.resolve(config)
     impl = load_impl(config.impl)
     created = not os.path.exists(config.out)
     with rundir.lock(config.out):
@@ -498,6 +514,12 @@ def _train_locked(config, impl, overwrite, log, warn, hold_signals):
     import keras
     import tensorflow as tf
 
+    from keras_vae import distribute
+
+    # Before any TensorFlow operation: a multi-worker strategy configures the process.
+    strategy = distribute.choose_strategy(config.distribute)
+    distribute.check_batch_size(config.batch_size, strategy)
+    distribute.set_precision(config.mixed_precision)
     if overwrite:
         rundir.clear(config.out, [f"{name}.png" for name in FIGURES + ("samples",)])
     state = _check_run_directory(config)
@@ -510,10 +532,12 @@ def _train_locked(config, impl, overwrite, log, warn, hold_signals):
         return rundir.read_json(os.path.join(config.out, "metrics.json"))
     data, x_val = load_data(config, log=log)
     keras.utils.set_random_seed(config.seed)
-    encoder, decoder, vae = build_models(config, impl)
+    with strategy.scope():
+        encoder, decoder, vae = build_models(config, impl)
     checkpoints = rundir.Checkpoints(
         config.out, warn or (lambda line: print(line, file=sys.stderr)), rundir.kill_hook())
-    state = checkpoints.restore(vae)
+    with strategy.scope():
+        state = checkpoints.restore(vae)
     rundir.write_json(os.path.join(config.out, "config.json"), dataclasses.asdict(config))
 
     gpus = tf.config.list_physical_devices("GPU")
@@ -521,7 +545,9 @@ def _train_locked(config, impl, overwrite, log, warn, hold_signals):
     if state:
         resuming = f"; resuming after epoch {state['epoch']}" + (
             f" and {state['step']} steps of the next" if state["step"] else "")
-    log(f"Device: {'GPU ' + gpus[0].name if gpus else 'CPU'}; data: {data.source}, "
+    log(f"Device: {f'{len(gpus)} GPU' if gpus else 'CPU'}, {config.distribute} "
+        f"({strategy.num_replicas_in_sync} replicas), "
+        f"{'mixed_float16' if config.mixed_precision else 'float32'}; data: {data.source}, "
         f"{len(data.x_train)} training, {len(x_val)} validation, {len(data.x_test)} test images"
         + resuming)
     start = time.perf_counter()
