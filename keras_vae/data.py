@@ -12,12 +12,12 @@ import os
 import sys
 
 import numpy as np
-import tensorflow as tf
 
 from keras_vae import checks
+from keras_vae.config import BINARIZATIONS, DATASETS
 
-DATASETS = ("mnist", "fashion_mnist", "sample")
-BINARIZATIONS = ("none", "static", "dynamic")
+# Seeds of the fixed binarization of the test and validation images, the same in every run.
+TEST_BINARIZATION_SEED = 2015
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,21 +62,23 @@ def _from_npz(path, source):
 
 
 def load_images(dataset="mnist", data_path=None, log=print):
-    """Loads an MNIST-like dataset, falling back to the embedded sample when offline.
+    """Loads an MNIST-like dataset, falling back to the embedded MNIST sample when offline.
 
     Args:
         dataset: `"mnist"` or `"fashion_mnist"` (through `keras.datasets`: downloaded once,
             then read from Keras' cache), or `"sample"` (the embedded MNIST sample).
         data_path: path of a local `.npz` file in the layout of Keras' `mnist.npz`; when given,
             `dataset` is ignored.
-        log: function called with one line when the download fails and the embedded sample
-            is used instead.
+        log: function called with one line when the MNIST download fails and the embedded
+            sample is used instead.
 
     Returns:
         An `ImageData`.
 
     Raises:
-        ValueError: for an unknown dataset, or a missing or malformed data file.
+        ValueError: for an unknown dataset, a missing or malformed data file, or a
+            `"fashion_mnist"` that can be neither downloaded nor found in Keras' cache (the
+            embedded sample holds digits, not clothes).
     """
     if data_path is not None:
         if not os.path.isfile(data_path):
@@ -92,6 +94,12 @@ def load_images(dataset="mnist", data_path=None, log=print):
                 (x_train, y_train), (x_test, y_test) = getattr(keras.datasets,
                                                                dataset).load_data()
         except Exception as error:  # keras raises a bare Exception for a failed download.
+            if dataset != "mnist":
+                raise checks.invalid(
+                    "dataset", "a dataset Keras can download or find in its cache (offline: "
+                    "--data-path PATH, or --dataset sample)",
+                    f"{dataset}, which failed with {type(error).__name__}: no network and no "
+                    "cached copy?")
             log(
                 f"Could not load {dataset} ({type(error).__name__}: no network and no cached "
                 "copy?); training on the embedded MNIST sample (5,000 train, 1,000 test images)."
@@ -102,6 +110,35 @@ def load_images(dataset="mnist", data_path=None, log=print):
                 y_test.astype(np.int64), f"keras.datasets.{dataset}",
             )
     return _from_npz(embedded_sample_path(), "embedded MNIST sample")
+
+
+def load_data(config, data_path=None, log=print):
+    """Loads, scales, splits and (statically) binarizes the data of a `TrainConfig`.
+
+    Args:
+        config: the run's `TrainConfig`.
+        data_path: a local `.npz` to read instead of `config.data_path`.
+        log: function called with one line when the data falls back to the embedded sample.
+
+    Returns:
+        `(data, x_val)`: an `ImageData` whose arrays have the model's example shape, its
+        `x_train` without the validation images, and those validation images.
+    """
+    data = load_images(config.dataset, data_path or config.data_path, log=log)
+    shape = (-1,) + config.example_shape
+    x_train, x_test = data.x_train.reshape(shape), data.x_test.reshape(shape)
+    check_pixel_range(x_train, config.likelihood)
+    check_pixel_range(x_test, config.likelihood)
+    num_val = int(round(config.validation_split * len(x_train)))
+    x_val, x_train = x_train[len(x_train) - num_val:], x_train[:len(x_train) - num_val]
+    y_train = data.y_train[:len(x_train)]
+    if config.binarize != "none":
+        x_test = binarize_static(x_test, TEST_BINARIZATION_SEED)
+        x_val = binarize_static(x_val, TEST_BINARIZATION_SEED + 1)
+    if config.binarize == "static":
+        x_train = binarize_static(x_train, config.seed)
+    split = ImageData(x_train, y_train, x_test, data.y_test, data.source)
+    return split, np.asarray(x_val)
 
 
 def check_pixel_range(x, likelihood):
@@ -137,6 +174,8 @@ def make_dataset(x, batch_size, binarize="none", shuffle=True, seed=0):
     Returns:
         A `tf.data.Dataset` of `(x_batch, x_batch)`.
     """
+    import tensorflow as tf
+
     checks.choice("binarize", binarize, BINARIZATIONS)
     images = tf.constant(x)
     indices = tf.data.Dataset.range(len(x))

@@ -3,23 +3,21 @@
 Both are written against the contract (`impl.kl_divergence`, `impl.bernoulli_nll`,
 `impl.gaussian_nll`, `impl.reparameterize`), the same functions training minimizes.
 
-Usage: `python -m keras_vae.evaluate RUN_DIR [--num-samples K]`.
+Usage: `python -m keras_vae.evaluate RUN_DIR [--iw-samples K] [--data-path PATH]` prints the
+figures as JSON. TensorFlow loads only once the arguments are checked.
 """
 
-import argparse
 import json
 import math
 import os
 import sys
+import time
 
-import numpy as np
-import tensorflow as tf
-
-from keras_vae import checks
-from keras_vae.losses import at_least_float32
+from keras_vae import checks, cli, rundir
 
 
-def _nll_function(impl, likelihood, sigma):
+def negative_log_likelihood(impl, likelihood, sigma):
+    """The function `(x, reconstruction) -> -log p(x|z)` per example of `likelihood`."""
     if likelihood == "bernoulli":
         return impl.bernoulli_nll
     return lambda x, mean: impl.gaussian_nll(x, mean, sigma)
@@ -44,7 +42,10 @@ def negative_elbo(impl, encoder, decoder, x, likelihood="bernoulli", sigma=1.0,
     Returns:
         Dict with `loss`, `reconstruction_loss` and `kl_loss`, in nats per example.
     """
-    nll = _nll_function(impl, likelihood, sigma)
+    import numpy as np
+    import tensorflow as tf
+
+    nll = negative_log_likelihood(impl, likelihood, sigma)
     generator = tf.random.Generator.from_seed(seed)
     totals = np.zeros(2)
     for start in range(0, len(x), batch_size):
@@ -66,6 +67,8 @@ def negative_elbo(impl, encoder, decoder, x, likelihood="bernoulli", sigma=1.0,
 
 def _standard_normal_log_prob(values):
     """`log N(values; 0, I)` summed over the last axis."""
+    import tensorflow as tf
+
     return -0.5 * tf.reduce_sum(tf.square(values) + math.log(2 * math.pi), axis=-1)
 
 
@@ -96,8 +99,13 @@ def importance_weighted_nll(impl, encoder, decoder, x, num_samples=100, likeliho
     Returns:
         Float, the mean estimate of `-log p(x)` in nats.
     """
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_vae.losses import at_least_float32
+
     num_samples = checks.positive_int("num_samples", num_samples)
-    nll = _nll_function(impl, likelihood, sigma)
+    nll = negative_log_likelihood(impl, likelihood, sigma)
     generator = tf.random.Generator.from_seed(seed)
     example_shape = tuple(x.shape[1:])
 
@@ -134,39 +142,74 @@ def importance_weighted_nll(impl, encoder, decoder, x, num_samples=100, likeliho
     return total / len(x)
 
 
+def evaluate_model(config, impl, encoder, decoder, x_test, num_samples=None):
+    """Test-set negative ELBO (with its parts) and importance-weighted `-log p(x)` of a run.
+
+    Args:
+        config: the run's `TrainConfig`.
+        impl: the run's implementation module.
+        encoder, decoder: the run's models.
+        x_test: array of shape `(num_images,) + example_shape`.
+        num_samples: importance samples k per image; `config.num_iw_samples` when `None`.
+
+    Returns:
+        Dict with `test_loss`, `test_reconstruction_loss`, `test_kl_loss`, `test_iw_nll` (nats
+        per example), `num_iw_samples`, `num_test_images` and `evaluation_seconds`.
+    """
+    num_samples = num_samples or config.num_iw_samples
+    start = time.perf_counter()
+    figures = negative_elbo(impl, encoder, decoder, x_test, config.likelihood, config.sigma)
+    figures = {f"test_{key}": value for key, value in figures.items()}
+    figures["test_iw_nll"] = importance_weighted_nll(
+        impl, encoder, decoder, x_test, num_samples, config.likelihood, config.sigma)
+    figures.update(num_iw_samples=num_samples, num_test_images=len(x_test),
+                   evaluation_seconds=time.perf_counter() - start)
+    return figures
+
+
 def evaluate_run(run_dir, num_samples=None, data_path=None, log=print):
     """Computes the test-set figures of a run directory written by `keras_vae.train`."""
-    from keras_vae import train
+    from keras_vae.data import load_data
 
-    config, impl, encoder, decoder = train.load_run(run_dir)
-    data, _ = train.load_data(config, data_path=data_path, log=log)
-    return train.evaluate_model(
-        config, impl, encoder, decoder, data.x_test,
-        num_samples=num_samples or config.num_iw_samples,
-    )
+    config, impl, encoder, decoder = rundir.load_run(run_dir)
+    data, _ = load_data(config, data_path=data_path, log=log)
+    return evaluate_model(config, impl, encoder, decoder, data.x_test, num_samples)
+
+
+def parse_args(argv=None):
+    """Parses and checks the command line, without importing TensorFlow."""
+    parser = cli.ArgumentParser(
+        prog="python -m keras_vae.evaluate",
+        description="Prints the test-set negative ELBO, its two parts and the importance-\n"
+                    "weighted -log p(x) of a trained run as JSON.")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="run directory written by python -m keras_vae.train")
+    parser.add_argument("--iw-samples", type=int, default=None, metavar="K",
+                        help="importance samples k per image (default: the run's --iw-samples)")
+    parser.add_argument("--data-path", default=None, metavar="PATH",
+                        help="local .npz in the mnist.npz layout (default: the run's data)")
+    args = parser.parse_args(argv)
+    with cli.bad_input():
+        rundir.check_finished(args.run_dir, "RUN_DIR")
+        if args.iw_samples is not None:
+            checks.positive_int("--iw-samples", args.iw_samples)
+        if args.data_path is not None and not os.path.isfile(args.data_path):
+            raise checks.invalid("--data-path", "an existing .npz file", args.data_path)
+    return args
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m keras_vae.evaluate",
-        description="Test-set negative ELBO and importance-weighted -log p(x) of a trained run.",
-    )
-    parser.add_argument("run_dir", help="run directory written by python -m keras_vae.train")
-    parser.add_argument("--num-samples", type=int, default=None,
-                        help="importance samples k per image (default: the run's)")
-    parser.add_argument("--data-path", default=None,
-                        help="local .npz in the mnist.npz layout (default: the run's dataset)")
-    args = parser.parse_args(argv)
     try:
-        if not os.path.isdir(args.run_dir):
-            raise checks.invalid("run_dir", "a run directory", args.run_dir)
-        if args.num_samples is not None:
-            checks.positive_int("num_samples", args.num_samples)
-        figures = evaluate_run(args.run_dir, args.num_samples, args.data_path,
-                               log=lambda line: print(line, file=sys.stderr))
-    except ValueError as error:
+        args = parse_args(argv)
+        cli.import_tensorflow()
+        from keras_vae.data import load_data
+
+        config, impl, encoder, decoder = rundir.load_run(args.run_dir)
+        with cli.bad_input():
+            data, _ = load_data(config, data_path=args.data_path, log=cli.log_to_stderr)
+    except cli.UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    figures = evaluate_model(config, impl, encoder, decoder, data.x_test, args.iw_samples)
     print(json.dumps(figures, indent=2))
     return 0
 

@@ -1,5 +1,10 @@
-"""Figures of a trained VAE. Each function returns a matplotlib `Figure` and shows nothing."""
+"""Figures of a trained VAE. Each function returns a matplotlib `Figure` and shows nothing.
 
+They take any encoder and decoder that map arrays to arrays (functional or subclassed models,
+list or tuple outputs), and call each model's `predict` once per figure.
+"""
+
+import io
 import math
 import statistics
 
@@ -8,6 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from keras_vae.rundir import FIGURES  # noqa: E402, F401
 
 
 def image_shape(example_shape):
@@ -65,9 +72,30 @@ def plot_reconstructions(encoder, decoder, x, num_images=10):
     return fig
 
 
-def plot_prior_samples(decoder, num_rows=10, seed=0):
-    """Decoder means for `z ~ N(0, I)`: new digits drawn from the prior."""
-    latent_dim = decoder.inputs[0].shape[-1]
+def latent_dim_of(decoder):
+    """The latent size a decoder takes, read from a functional model's input.
+
+    Raises:
+        ValueError: for a decoder without `inputs` (a subclassed model): pass `latent_dim`.
+    """
+    inputs = getattr(decoder, "inputs", None)
+    if not inputs:
+        raise ValueError(
+            "Invalid value for `latent_dim`: expected the decoder's latent size for a decoder "
+            f"that is not a functional model, received None for {type(decoder).__name__}.")
+    return inputs[0].shape[-1]
+
+
+def plot_prior_samples(decoder, num_rows=10, seed=0, latent_dim=None):
+    """Decoder means for `z ~ N(0, I)`: new digits drawn from the prior.
+
+    Args:
+        decoder: model `z -> reconstruction`.
+        num_rows: the grid is `num_rows` by `num_rows` digits.
+        seed: integer seed of the NumPy draw of `z`.
+        latent_dim: size of `z`; read from a functional decoder's input when `None`.
+    """
+    latent_dim = latent_dim or latent_dim_of(decoder)
     z = np.random.default_rng(seed).standard_normal((num_rows * num_rows, latent_dim))
     images = decoder.predict(z.astype(np.float32), verbose=0)
     shape = image_shape(images.shape[1:])
@@ -82,12 +110,13 @@ def plot_prior_samples(decoder, num_rows=10, seed=0):
 def plot_latent_space(encoder, x, labels):
     """Posterior means `z_mean` coloured by label; projected on two principal axes if K > 2."""
     z_mean, _ = encoder.predict(x, verbose=0)
+    latent_dim = z_mean.shape[1]
     title = "latent space (z_mean)"
-    if z_mean.shape[1] > 2:
+    if latent_dim > 2:
         centred = z_mean - z_mean.mean(axis=0)
         _, _, components = np.linalg.svd(centred, full_matrices=False)
         z_mean = centred @ components[:2].T
-        title = f"latent space (z_mean, {encoder.outputs[0].shape[-1]}-D, first two principal axes)"
+        title = f"latent space (z_mean, {latent_dim}-D, first two principal axes)"
     elif z_mean.shape[1] == 1:
         z_mean = np.concatenate([z_mean, np.zeros_like(z_mean)], axis=1)
     fig, ax = plt.subplots(figsize=(6, 5))
@@ -97,12 +126,16 @@ def plot_latent_space(encoder, x, labels):
     return fig
 
 
-def plot_manifold(decoder, num_rows=20):
-    """Decoded digits on a grid of 2-D latent points at evenly spaced prior quantiles."""
-    if decoder.inputs[0].shape[-1] != 2:
+def plot_manifold(decoder, num_rows=20, latent_dim=None):
+    """Decoded digits on a grid of 2-D latent points at evenly spaced prior quantiles.
+
+    `latent_dim` is read from a functional decoder's input when `None`; it must be 2.
+    """
+    latent_dim = latent_dim or latent_dim_of(decoder)
+    if latent_dim != 2:
         raise ValueError(
             "Invalid value for `decoder`: expected a decoder with latent_dim 2, "
-            f"received latent_dim {decoder.inputs[0].shape[-1]}."
+            f"received latent_dim {latent_dim}."
         )
     quantiles = [statistics.NormalDist().inv_cdf(p)
                  for p in np.linspace(0.05, 0.95, num_rows)]
@@ -116,3 +149,24 @@ def plot_manifold(decoder, num_rows=20):
     ax.set_title("2-D latent manifold (z at prior quantiles 5%..95%)")
     ax.axis("off")
     return fig
+
+
+def run_figures(encoder, decoder, x_test, y_test, history, latent_dim, seed=0):
+    """The figures of a training run by name, those of `FIGURES` (the manifold only for
+    `latent_dim` 2), which it writes as `NAME.png`."""
+    figures = {
+        "loss_curves": plot_history(history),
+        "reconstructions": plot_reconstructions(encoder, decoder, x_test),
+        "prior_samples": plot_prior_samples(decoder, seed=seed, latent_dim=latent_dim),
+        "latent_space": plot_latent_space(encoder, x_test, y_test),
+    }
+    if latent_dim == 2:
+        figures["manifold"] = plot_manifold(decoder, latent_dim=latent_dim)
+    return figures
+
+
+def png_bytes(figure, dpi=100):
+    """The figure as PNG file contents."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()

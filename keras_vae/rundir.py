@@ -1,47 +1,42 @@
-"""Reads and writes a training run directory so that a run survives being killed at any moment.
+"""Reads and writes a training run directory, shared by training, evaluation and sampling.
 
 A run directory holds:
 
     config.json        the run's `TrainConfig`
     history.csv        one row per finished epoch, copied from the latest checkpoint
-    backup/            checkpoints of an unfinished run:
-        checkpoint.json    manifest of the latest checkpoint: epoch, step, history rows and the
-                           name and SHA-256 of its weights file
-        previous.json      manifest of the last checkpoint known good before it
-        ckpt-000007.weights.h5    the model's weights and the optimizer's state
+    backup/            checkpoints of an unfinished run (`keras_vae.checkpoints`)
     .lock              locked with `fcntl.flock` by the process training in the directory
     vae.keras, encoder.keras, decoder.keras, the plots, metrics.json: the results
+    logs/              TensorBoard logs, with --tensorboard
 
 Every file is written beside its final name, flushed to disk and renamed into place with
-`os.replace`, which is atomic, so a reader sees the old file or the new one, never part of one.
-A checkpoint's weights are complete before a manifest names them, and the previous manifest is
-kept until the new one is in place. A run directory is finished when `metrics.json` exists.
+`os.replace`, which is atomic, so a reader sees the old file or the new one, never part of one,
+and a run survives being killed at any moment. A run directory is finished when `metrics.json`
+exists.
 """
 
 import contextlib
 import csv
+import dataclasses
 import fcntl
-import hashlib
 import io
 import json
 import os
 import shutil
-import signal
 import socket
 import time
 
-LATEST = "checkpoint.json"
-PREVIOUS = "previous.json"
-RESULTS = ("metrics.json", "vae.keras", "encoder.keras", "decoder.keras", "history.csv",
-           "config.json")
+from keras_vae import checks
+from keras_vae.config import TrainConfig, differences
+
+# The figures a training run writes as `NAME.png` (the manifold only for latent_dim 2).
+FIGURES = ("loss_curves", "reconstructions", "prior_samples", "latent_space", "manifold")
+RESULTS = ("metrics.json", "vae.keras", "vae.weights.h5", "encoder.keras", "decoder.keras",
+           "history.csv", "config.json")
 
 
 class RunDirectoryBusy(Exception):
     """Another process holds the run directory's lock."""
-
-
-class CheckpointError(Exception):
-    """No checkpoint of an unfinished run can be read."""
 
 
 def replace_atomically(path, write):
@@ -86,14 +81,6 @@ def _sync_directory(folder):
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def history_csv(rows):
@@ -144,27 +131,6 @@ def lock(path):
         os.close(descriptor)
 
 
-def kill_hook():
-    """A test hook: with `KERAS_VAE_KILL_AT=POINT:N` in the environment, a function that kills
-    this process with SIGKILL the N-th time it is called with POINT; otherwise `None`.
-
-    The points are those of `Checkpoints.save` ("weights", "manifest", "previous", "history"),
-    "results", after the models of a finished run are saved and before `metrics.json`, and
-    "finished", after `metrics.json` and before the checkpoints are removed.
-    """
-    point, _, count = os.environ.get("KERAS_VAE_KILL_AT", "").partition(":")
-    if not point:
-        return None
-    calls = []
-
-    def fault(name):
-        calls.append(name)
-        if name == point and calls.count(point) == int(count or 1):
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return fault
-
-
 def is_finished(path):
     return os.path.isfile(os.path.join(path, "metrics.json"))
 
@@ -194,94 +160,76 @@ def remove_checkpoints(path):
             os.remove(os.path.join(path, name))
 
 
-class Checkpoints:
-    """Saves and restores the checkpoints in `run_dir/backup/` of a model being trained.
+def read_config(run_dir, name="out"):
+    """The `TrainConfig` saved in `run_dir`, `None` if there is none.
 
-    Args:
-        run_dir: the run directory, locked by this process.
-        warn: function called with one line for each checkpoint that cannot be read.
-        fault: function called with the name of each point of a checkpoint write, a test hook.
+    Raises:
+        ValueError: naming `name` when `config.json` cannot be read.
     """
+    try:
+        raw = read_json(os.path.join(run_dir, "config.json"))
+        return None if raw is None else TrainConfig.from_dict(raw)
+    except (ValueError, TypeError, KeyError) as error:
+        raise checks.invalid(name, "a run directory with a readable config.json (or "
+                             "--overwrite to start it anew)", f"{run_dir}: {error}")
 
-    def __init__(self, run_dir, warn=print, fault=None):
-        self.folder = os.path.join(run_dir, "backup")
-        self.history_path = os.path.join(run_dir, "history.csv")
-        self.warn = warn
-        self.fault = fault or (lambda point: None)
-        self.good = None
 
-    def restore(self, model):
-        """Loads the latest readable checkpoint into `model` and writes its history.csv.
+def write_config(config):
+    write_json(os.path.join(config.out, "config.json"), dataclasses.asdict(config))
 
-        Returns:
-            Its manifest, a dict with `epoch` (finished epochs), `step` (steps of the next
-            epoch already trained), `history` (one dict per finished epoch) and `complete`
-            (training ended); `None` when there is no checkpoint.
 
-        Raises:
-            CheckpointError: when checkpoints exist but none can be read.
-        """
-        found = []
-        for name in (LATEST, PREVIOUS):
-            path = os.path.join(self.folder, name)
-            if not os.path.exists(path):
-                continue
-            found.append(path)
-            try:
-                manifest = read_json(path)
-                weights = os.path.join(self.folder, manifest["weights"])
-                if _sha256(weights) != manifest["sha256"]:
-                    raise ValueError(f"{manifest['weights']} is not the file it wrote")
-                if not model.optimizer.built:
-                    model.optimizer.build(model.trainable_variables)
-                model.load_weights(weights)
-            except Exception as error:  # Whatever makes it unreadable, the older one may do.
-                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-                self.warn(f"warning: skipping the unreadable checkpoint {path} ({reason}).")
-                continue
-            self.good = manifest
-            write_text(self.history_path, history_csv(manifest["history"]))
-            return dict(manifest, history=list(manifest["history"]))
-        if found:
-            raise CheckpointError(
-                f"No readable checkpoint is left in {self.folder}; run the same command with "
-                "--overwrite to start the run over.")
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(self.history_path)
-        return None
+def state(config, name="out"):
+    """Says what `config.out` holds: `"new"`, an `"unfinished"` or a `"finished"` run.
 
-    def save(self, model, epoch, step, history, complete=False):
-        """Writes a checkpoint of `model` after `epoch` epochs and `step` steps of the next.
+    Raises:
+        ValueError: naming `name` when the directory holds a finished run of another config,
+            or an unfinished one that differs in more than `config.RESUMABLE_CHANGES`.
+    """
+    saved = read_config(config.out, name)
+    finished = is_finished(config.out)
+    if saved is None or not (finished or os.path.isdir(os.path.join(config.out, "backup"))):
+        return "new"
+    differing = differences(saved, config, finished)
+    found = "finished" if finished else "unfinished"
+    if differing:
+        raise checks.invalid(
+            name, "a new run directory, the run's own settings, or --overwrite to replace it",
+            f"{config.out} holding {'a' if finished else 'an'} {found} run that differs in "
+            f"{', '.join(differing)}")
+    return found
 
-        The weights go to a new file, then the last good manifest is written as previous.json,
-        then the new one as checkpoint.json; files neither names are removed last.
-        """
-        os.makedirs(self.folder, exist_ok=True)
-        number = 1 + max([self.good["number"] if self.good else 0] + [
-            int(other[5:11]) for other in os.listdir(self.folder)
-            if other.startswith("ckpt-") and other[5:11].isdigit()])
-        name = f"ckpt-{number:06d}.weights.h5"
-        path = os.path.join(self.folder, name)
 
-        if not model.optimizer.built:  # Saved and restored with the same variables.
-            model.optimizer.build(model.trainable_variables)
+def check_finished(run_dir, name="run_dir"):
+    """Returns the `TrainConfig` of the finished run in `run_dir`, without importing TensorFlow.
 
-        def write(partial):
-            model.save_weights(partial)
-            self.fault("weights")
+    Raises:
+        ValueError: naming `name` when `run_dir` holds no finished run.
+    """
+    names = ("config.json", "encoder.keras", "decoder.keras")
+    if not all(os.path.isfile(os.path.join(run_dir, file)) for file in names):
+        raise checks.invalid(name, "a finished run directory holding " + ", ".join(names),
+                             run_dir)
+    return read_config(run_dir, name)
 
-        replace_atomically(path, write)
-        manifest = dict(number=number, epoch=epoch, step=step, complete=complete, weights=name,
-                        sha256=_sha256(path), history=list(history))
-        self.fault("manifest")
-        keep = {name, LATEST, PREVIOUS}
-        if self.good:
-            write_json(os.path.join(self.folder, PREVIOUS), self.good)
-            keep.add(self.good["weights"])
-        self.fault("previous")
-        write_json(os.path.join(self.folder, LATEST), manifest)
-        self.good = manifest
-        self.fault("history")
-        write_text(self.history_path, history_csv(history))
-        for other in set(os.listdir(self.folder)) - keep:
-            os.remove(os.path.join(self.folder, other))
+
+def load_run(run_dir):
+    """Loads `(config, impl, encoder, decoder)` from a finished run directory.
+
+    The models load with the classes of the run's implementation (`config.impl`), so that
+    subclassed encoders and decoders and the implementation's own layers come back.
+
+    Raises:
+        ValueError: naming `run_dir` when it holds no finished run.
+    """
+    import keras
+
+    from keras_vae.impl import load_impl
+
+    config = check_finished(run_dir)
+    impl = load_impl(config.impl)
+    custom_objects = {name: value for name, value in vars(impl).items()
+                      if isinstance(value, type) and issubclass(value, keras.layers.Layer)}
+    models = [keras.models.load_model(os.path.join(run_dir, f"{name}.keras"),
+                                      custom_objects=custom_objects, compile=False)
+              for name in ("encoder", "decoder")]
+    return (config, impl, *models)

@@ -1,37 +1,47 @@
 """Draws a grid of new digits from the prior with a trained run's decoder.
 
-Usage: `python -m keras_vae.sample RUN_DIR [--num-rows 10] [--seed 0] [--out PATH]`
+Usage: `python -m keras_vae.sample RUN_DIR [--num-rows 10] [--seed 0] [--out PATH]` writes the
+grid as a PNG and prints its path. TensorFlow loads only once the arguments are checked.
 """
 
-import argparse
 import os
 import sys
 
-from keras_vae import checks
+from keras_vae import checks, cli, rundir
+
+
+def parse_args(argv=None):
+    """Parses and checks the command line, without importing TensorFlow."""
+    parser = cli.ArgumentParser(prog="python -m keras_vae.sample", description=__doc__)
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="run directory written by python -m keras_vae.train")
+    parser.add_argument("--num-rows", type=int, default=10, metavar="N",
+                        help="the grid is N by N digits")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the latent draws")
+    parser.add_argument("--out", default=None, metavar="PATH",
+                        help="PNG to write (default: RUN_DIR/samples.png)")
+    args = parser.parse_args(argv)
+    with cli.bad_input():
+        checks.positive_int("--num-rows", args.num_rows)
+        rundir.check_finished(args.run_dir, "RUN_DIR")
+        folder = os.path.dirname(args.out or "") or "."
+        if not os.path.isdir(folder):
+            raise checks.invalid("--out", "a path in an existing folder", args.out)
+    return args
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m keras_vae.sample", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir", help="run directory written by python -m keras_vae.train")
-    parser.add_argument("--num-rows", type=int, default=10, help="the grid is num-rows square")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="PNG path (default: RUN_DIR/samples.png)")
-    args = parser.parse_args(argv)
     try:
-        checks.positive_int("num_rows", args.num_rows)
-        if not os.path.isfile(os.path.join(args.run_dir, "decoder.keras")):
-            raise checks.invalid("run_dir", "a run directory holding decoder.keras",
-                                 args.run_dir)
-        from keras_vae import plots, train
-
-        _, _, _, decoder = train.load_run(args.run_dir)
-        figure = plots.plot_prior_samples(decoder, args.num_rows, args.seed)
-        path = args.out or os.path.join(args.run_dir, "samples.png")
-        figure.savefig(path, dpi=100)
-    except ValueError as error:
+        args = parse_args(argv)
+    except cli.UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    cli.import_tensorflow()
+    from keras_vae import plots
+
+    config, _, _, decoder = rundir.load_run(args.run_dir)
+    figure = plots.plot_prior_samples(decoder, args.num_rows, args.seed, config.latent_dim)
+    path = args.out or os.path.join(args.run_dir, "samples.png")
+    rundir.replace_atomically(path, lambda partial: figure.savefig(partial, dpi=100))
     print(path)
     return 0
 

@@ -17,12 +17,11 @@ import numpy as np
 import pytest
 
 from keras_vae import rundir, train
+from keras_vae.checkpoints import LATEST, PREVIOUS, Checkpoints
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMAND = [sys.executable, "-m", "keras_vae.train", "--dataset", "sample", "--hidden-units", "32",
            "--batch-size", "64", "--iw-samples", "2", "--checkpoint-every-steps", "32"]
-# TensorFlow's start-up lines on stderr, printed before the command runs.
-TF_NOISE = ("WARNING: All log messages before absl::InitializeLog()", "I0000 ", "W0000 ")
 KILL_POINTS = ("weights", "manifest", "previous", "history", "results", "finished")
 
 
@@ -30,13 +29,13 @@ def start(out, epochs, **env):
     return subprocess.Popen(
         COMMAND + ["--epochs", str(epochs), "--out", out], cwd=ROOT, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env})
+        env={**os.environ, **env})
 
 
 def finish(process, timeout=300):
-    """Waits for `process`; returns its exit status, stdout lines and stderr lines (no TF noise)."""
+    """Waits for `process`; returns its exit status, stdout lines and non-blank stderr lines."""
     out, err = process.communicate(timeout=timeout)
-    err = [line for line in err.splitlines() if line.strip() and not line.startswith(TF_NOISE)]
+    err = [line for line in err.splitlines() if line.strip()]
     return process.returncode, out.splitlines(), err
 
 
@@ -51,7 +50,7 @@ def history_epochs(out):
 def checkpoint_histories(out):
     """The epochs of each checkpoint manifest that names an existing weights file."""
     found = []
-    for name in (rundir.LATEST, rundir.PREVIOUS):
+    for name in (LATEST, PREVIOUS):
         manifest = rundir.read_json(os.path.join(out, "backup", name))
         if manifest and os.path.exists(os.path.join(out, "backup", manifest["weights"])):
             found.append([row["epoch"] for row in manifest["history"]])
@@ -84,11 +83,11 @@ def assert_finished(out, epochs):
     assert history_epochs(out) == list(range(epochs))
     metrics = rundir.read_json(os.path.join(out, "metrics.json"))
     assert metrics["epochs_trained"] == epochs and np.isfinite(metrics["test_iw_nll"]), metrics
-    _, _, encoder, decoder = train.load_run(out)
+    _, _, encoder, decoder = rundir.load_run(out)
     assert decoder(np.zeros((1, 16), "float32")).shape == (1, 784)
     assert sorted(os.listdir(out)) == sorted(
         [".lock", "config.json", "history.csv", "metrics.json", "vae.keras", "encoder.keras",
-         "decoder.keras"] + [f"{name}.png" for name in train.FIGURES if name != "manifold"])
+         "decoder.keras"] + [f"{name}.png" for name in rundir.FIGURES if name != "manifold"])
 
 
 @pytest.fixture
@@ -108,19 +107,19 @@ def test_an_unreadable_latest_checkpoint_is_reported_and_the_previous_one_used(t
                                                                               tiny_vae):
     """A truncated latest checkpoint: one warning line, then the previous one and its history."""
     vae, warnings = tiny_vae(), []
-    checkpoints = rundir.Checkpoints(str(tmp_path), warn=warnings.append)
+    checkpoints = Checkpoints(str(tmp_path), warn=warnings.append)
     checkpoints.save(vae, 1, 0, [{"epoch": 0, "loss": 2.0}])
     first = [weight.numpy() for weight in vae.weights]
     vae.weights[0].assign(vae.weights[0] + 1.0)
     checkpoints.save(vae, 2, 0, [{"epoch": 0, "loss": 2.0}, {"epoch": 1, "loss": 1.0}])
-    latest = tmp_path / "backup" / rundir.read_json(tmp_path / "backup" / rundir.LATEST)["weights"]
+    latest = tmp_path / "backup" / rundir.read_json(tmp_path / "backup" / LATEST)["weights"]
     latest.write_bytes(latest.read_bytes()[:1000])
 
     restored = tiny_vae()
-    manifest = rundir.Checkpoints(str(tmp_path), warn=warnings.append).restore(restored)
+    manifest = Checkpoints(str(tmp_path), warn=warnings.append).restore(restored)
     assert manifest["epoch"] == 1 and len(warnings) == 1, (manifest, warnings)
     assert warnings[0].startswith(
-        f"warning: skipping the unreadable checkpoint {tmp_path / 'backup' / rundir.LATEST} (")
+        f"warning: skipping the unreadable checkpoint {tmp_path / 'backup' / LATEST} (")
     for expected, weight in zip(first, restored.weights):
         np.testing.assert_array_equal(weight.numpy(), expected, err_msg=weight.path)
     assert history_epochs(str(tmp_path)) == [0]
@@ -133,15 +132,15 @@ def test_no_readable_checkpoint_says_how_to_start_over(tmp_path, tiny_vae, capsy
     config, _ = train.parse_args(argv)
     (out / "backup").mkdir(parents=True)
     rundir.write_json(out / "config.json", dataclasses.asdict(config))
-    (out / "backup" / rundir.LATEST).write_text('{"weights": "ckpt-000002.we')
-    (out / "backup" / rundir.PREVIOUS).write_text('{"weights": "gone.weights.h5", "sha256": ""}')
+    (out / "backup" / LATEST).write_text('{"weights": "ckpt-000002.we')
+    (out / "backup" / PREVIOUS).write_text('{"weights": "gone.weights.h5", "sha256": ""}')
 
     assert train.main(argv) == 1
     printed = capsys.readouterr()
     assert "Traceback" not in printed.err
     assert [line.split(" (")[0] for line in printed.err.splitlines()] == [
-        f"warning: skipping the unreadable checkpoint {out / 'backup' / rundir.LATEST}",
-        f"warning: skipping the unreadable checkpoint {out / 'backup' / rundir.PREVIOUS}",
+        f"warning: skipping the unreadable checkpoint {out / 'backup' / LATEST}",
+        f"warning: skipping the unreadable checkpoint {out / 'backup' / PREVIOUS}",
         f"error: No readable checkpoint is left in {out / 'backup'}; run the same command with "
         "--overwrite to start the run over."]
 
@@ -151,7 +150,7 @@ def test_a_checkpoint_write_leaves_the_last_good_one_until_the_new_one_is_comple
     """Killed at each point of a write, the directory still restores a whole checkpoint."""
     for point in ("weights", "manifest", "previous", "history"):
         folder = tmp_path / point
-        checkpoints = rundir.Checkpoints(str(folder), fault=lambda name: None)
+        checkpoints = Checkpoints(str(folder), fault=lambda name: None)
         checkpoints.save(tiny_vae(), 1, 0, [{"epoch": 0, "loss": 1.0}])
 
         def fault(name, point=point):
@@ -163,7 +162,7 @@ def test_a_checkpoint_write_leaves_the_last_good_one_until_the_new_one_is_comple
             checkpoints.save(tiny_vae(), 2, 0, [{"epoch": 0, "loss": 1.0},
                                                 {"epoch": 1, "loss": 0.5}])
         assert_history_agrees_with_a_checkpoint(str(folder))
-        manifest = rundir.Checkpoints(str(folder), warn=pytest.fail).restore(tiny_vae())
+        manifest = Checkpoints(str(folder), warn=pytest.fail).restore(tiny_vae())
         assert manifest["epoch"] == (2 if point == "history" else 1), point
         assert history_epochs(str(folder)) == list(range(manifest["epoch"])), point
 
@@ -172,15 +171,15 @@ def test_each_manifest_keeps_the_history_of_its_own_weights(tmp_path, tiny_vae):
     """Rows appended after a save, or after a restore, reach only the next checkpoint."""
     def epochs():
         return [[row["epoch"] for row in rundir.read_json(tmp_path / "backup" / name)["history"]]
-                for name in (rundir.PREVIOUS, rundir.LATEST)]
+                for name in (PREVIOUS, LATEST)]
 
     vae, history = tiny_vae(), [{"epoch": 0, "loss": 2.0}]
-    checkpoints = rundir.Checkpoints(str(tmp_path))
+    checkpoints = Checkpoints(str(tmp_path))
     checkpoints.save(vae, 1, 0, history)
     history.append({"epoch": 1, "loss": 1.0})
     checkpoints.save(vae, 2, 0, history)
     assert epochs() == [[0], [0, 1]], epochs()
-    checkpoints = rundir.Checkpoints(str(tmp_path))
+    checkpoints = Checkpoints(str(tmp_path))
     history = checkpoints.restore(vae)["history"]
     history.append({"epoch": 2, "loss": 0.5})
     checkpoints.save(vae, 3, 0, history)
@@ -211,7 +210,7 @@ def test_kills_inside_every_checkpoint_write_lose_no_finished_epoch(tmp_path):
 def wait_for_checkpoints(out, process, count, timeout=120):
     """Waits until `process` has written `count` more checkpoints, or has exited."""
     def number():
-        manifest = rundir.read_json(os.path.join(out, "backup", rundir.LATEST))
+        manifest = rundir.read_json(os.path.join(out, "backup", LATEST))
         return manifest["number"] if manifest else 0
 
     target, deadline = number() + count, time.monotonic() + timeout

@@ -1,17 +1,41 @@
-"""The training, evaluation and sampling commands, end to end on the embedded sample."""
+"""The training command: its argument checks, run directories, errors and whole runs.
+
+The fast tests check the command line and the run directory without training, most of them in a
+subprocess as a terminal runs the command, with its whole stdout and stderr. The slow ones train
+on the embedded sample.
+"""
 
 import csv
 import json
 import os
 import signal
+import subprocess
+import sys
+import textwrap
+import time
 
-import matplotlib.image
-import numpy as np
 import pytest
 
-from keras_vae import evaluate, rundir, sample, train
+from keras_vae import callbacks, cli, rundir, train
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK = ["--dataset", "sample", "--hidden-units", "64", "--iw-samples", "5"]
+
+
+def command(*args, timeout=300, **env):
+    """Runs `python -m ARGS` in the repository; returns (exit status, stdout, stderr, seconds)."""
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True,
+                            text=True, timeout=timeout, env={**os.environ, **env})
+    return result.returncode, result.stdout, result.stderr, time.perf_counter() - start
+
+
+def main_status(argv):
+    """`train.main(argv)`'s exit status, also when argparse exits."""
+    try:
+        return train.main(argv)
+    except SystemExit as exit:
+        return exit.code
 
 
 def history_rows(run_dir):
@@ -19,80 +43,228 @@ def history_rows(run_dir):
         return list(csv.DictReader(file))
 
 
-def test_training_command_writes_models_history_plots_and_figures(tmp_path, capsys):
-    """A 2-D run writes the models, history, config, metrics and five real plots."""
-    out = str(tmp_path / "run")
-    assert train.main(QUICK + ["--epochs", "2", "--latent-dim", "2", "--out", out]) == 0
+def test_bad_input_is_one_line_exit_2_within_a_second_in_a_terminal():
+    """`--latent-dim 0` prints exactly one line naming the flag, nothing else, in under 1 s."""
+    status, out, err, seconds = command("keras_vae.train", "--latent-dim", "0")
+    assert (status, out, err) == (2, "", "error: Invalid value for `--latent-dim`: expected a "
+                                  "positive integer, received 0.\n"), (status, out, err)
+    assert seconds < 1.0, f"expected under 1 s, received {seconds:.2f} s"
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["--latent-dim", "0"], "--latent-dim"),
+    (["--hidden-units", "64,x"], "--hidden-units"),
+    (["--hidden-units", "0"], "--hidden-units"),
+    (["--sigma", "-1"], "--sigma"),
+    (["--beta", "-0.5"], "--beta"),
+    (["--likelihood", "poisson"], "--likelihood"),
+    (["--dataset", "cifar10"], "--dataset"),
+    (["--architecture", "rnn"], "--architecture"),
+    (["--data-path", "/nonexistent/mnist.npz"], "--data-path"),
+    (["--epochs", "0"], "--epochs"),
+    (["--epochs", "two"], "--epochs"),
+    (["--iw-samples", "0"], "--iw-samples"),
+    (["--kl-warmup", "-1"], "--kl-warmup"),
+    (["--likelihood", "gaussian", "--binarize", "dynamic"], "--binarize"),
+    (["--impl", "no_such_module"], "--impl"),
+    (["--checkpoint-every-steps", "-1"], "--checkpoint-every-steps"),
+    (["--checkpoint-every-minutes", "-2"], "--checkpoint-every-minutes"),
+    (["--distribute", "horovod"], "--distribute"),
+    (["--batch-size", "4501"], "--batch-size"),  # The sample's training split: 4,500 images.
+])
+def test_bad_input_names_the_flag_as_typed_and_leaves_no_run_directory(tmp_path, capsys, argv,
+                                                                       flag):
+    """Bad input: one line naming the flag as typed, exit status 2, no run directory."""
+    out = tmp_path / "run"
+    assert main_status(QUICK + argv + ["--out", str(out)]) == 2
     printed = capsys.readouterr()
-    assert "Device: CPU" in printed.out and "negative ELBO" in printed.out
+    assert printed.out == "" and len(printed.err.splitlines()) == 1, printed
+    assert printed.err.startswith(f"error: Invalid value for `{flag}`: expected "), printed.err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("module", ["keras_vae.train", "keras_vae.evaluate", "keras_vae.sample"])
+def test_help_shows_defaults_and_choices(module):
+    """--help lists each option with its default, and the choices where there are some."""
+    status, out, err, _ = command(module, "--help")
+    assert (status, err) == (0, ""), err
+    if module == "keras_vae.train":
+        for text in ("{mnist,fashion_mnist,sample}", "{bernoulli,gaussian}", "{mlp,conv}",
+                     "(default: 30)", "(default: 100)", "(default: keras_vae)",
+                     "(default: runs/default)", "{none,mirrored,multi-worker}"):
+            assert text in " ".join(out.split()), f"expected {text!r} in --help:\n{out}"
+    else:
+        assert "RUN_DIR" in out or "run_dir" in out, out
+        assert "--iw-samples" in out or "(default: 10)" in out, out
+
+
+def test_train_and_evaluate_name_the_importance_samples_alike():
+    """One name for the number of importance samples: --iw-samples in both commands."""
+    for module in ("keras_vae.train", "keras_vae.evaluate"):
+        assert "--iw-samples" in command(module, "--help")[1]
+
+
+def finished_run(out, **fields):
+    """Writes a run directory that looks finished, without training."""
+    config, _ = train.parse_args(QUICK + ["--epochs", "1", "--out", str(out)])
+    os.makedirs(out, exist_ok=True)
+    saved = {**json.loads(json.dumps(config.__dict__)), "mixed_precision": False,
+             "distribute": "none", **fields}
+    rundir.write_json(os.path.join(out, "config.json"), saved)
+    rundir.write_json(os.path.join(out, "metrics.json"), {"test_loss": 1.0})
+
+
+def test_a_finished_run_is_reported_before_tensorflow_loads(tmp_path):
+    """The same command on a finished run: one line, exit 0, in a second; with a trailing slash too."""
+    out = tmp_path / "run"
+    finished_run(out)
+    for spelled in (str(out), str(out) + "/"):
+        status, printed, err, seconds = command("keras_vae.train", *QUICK, "--epochs", "1",
+                                                "--out", spelled)
+        assert (status, err) == (0, ""), err
+        assert printed == (f"The run in {out} is already finished: its models, plots and "
+                           "metrics.json are there. Add --overwrite to train it anew.\n")
+        assert seconds < 2.0, f"expected under 2 s, received {seconds:.2f} s"
+
+
+def test_a_run_directory_in_use_is_left_alone(tmp_path):
+    """While another holder has the lock: exit 2, one line naming it, nothing changed."""
+    out = tmp_path / "run"
+    with rundir.lock(str(out)):
+        before = {path.name: path.read_bytes() for path in out.iterdir()}
+        status, printed, err, seconds = command("keras_vae.train", *QUICK, "--out", str(out))
+        assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    holder = before[".lock"].decode().strip()
+    assert holder.startswith(f"process {os.getpid()} on "), holder
+    assert (status, printed) == (2, "") and err == (
+        f"error: {out} is in use by {holder}; wait for it to finish, or stop it and run this "
+        "command again.\n"), err
+    assert seconds < 2.0, f"expected under 2 s, received {seconds:.2f} s"
+
+
+def test_another_config_in_a_finished_run_directory_is_refused_naming_out(tmp_path, capsys):
+    """Other settings than the finished run's: exit 2, naming --out and the differing field."""
+    out = tmp_path / "run"
+    finished_run(out)
+    assert main_status(QUICK + ["--epochs", "2", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "error: Invalid value for `--out`: expected a new run directory, the run's own settings, "
+        f"or --overwrite to replace it, received '{out} holding a finished run that differs in "
+        "num_epochs'.\n")
+
+
+def test_resume_refuses_a_different_config(tmp_path, capsys):
+    """An unfinished run is not resumed with other settings: exit 2 naming `--out`."""
+    out = tmp_path / "run"
+    (out / "backup").mkdir(parents=True)
+    (out / "config.json").write_text(json.dumps({"latent_dim": 5, "hidden_units": [64]}))
+    assert main_status(QUICK + ["--epochs", "1", "--out", str(out)]) == 2
+    assert "Invalid value for `--out`" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_tensorflow_start_up_lines_are_kept_off_the_terminal():
+    """Importing TensorFlow through the commands prints nothing on this machine."""
+    result = subprocess.run([sys.executable, "-c", "from keras_vae import cli; "
+                             "cli.import_tensorflow()"], cwd=ROOT, capture_output=True, text=True)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", ""), result.stderr
+
+
+def test_only_known_start_up_lines_are_dropped():
+    """TensorFlow 2.21's start-up lines are recognized; a real warning is not."""
+    noise = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1795339320.921695   14209 port.cc:153] oneDNN custom operations are on. You",
+        "I0000 00:00:1795339320.922039   14209 cudart_stub.cc:31] Could not find cuda drivers on "
+        "your machine, GPU will not be used.",
+        "E0000 00:00:1795339345.163223   16423 cuda_platform.cc:52] failed call to cuInit: "
+        "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)",
+    ]
+    assert all(cli.STARTUP_NOISE.search(line) for line in noise)
+    assert not cli.STARTUP_NOISE.search("W0000 00:00:1 op_level.cc:1] Out of memory")
+
+
+def test_kl_warmup_anneals_a_beta_kept_as_a_float():
+    """A KL layer with a float beta gets an untracked variable: the loss follows it, the weights
+    stay the same, and the float comes back for saving."""
+    import keras
+
+    from tests.solutions import subclassed
+
+    encoder = subclassed.build_encoder((6,), 2, (4,))
+    decoder = subclassed.build_decoder(2, (6,), (4,))
+    vae = subclassed.build_vae(encoder, decoder, beta=0.8)
+    weights = len(vae.weights)
+    annealed = callbacks.annealable_beta(subclassed, vae)
+    assert [original for _, original in annealed] == [0.8], annealed
+    assert len(vae.weights) == weights, "the variable must not become a weight"
+    layer = annealed[0][0]
+    losses = []
+    for beta in (0.0, 0.8):
+        layer.beta.assign(beta)
+        layer((keras.ops.ones((4, 2)), keras.ops.zeros((4, 2))))
+        losses.append(float(layer.losses[-1]))
+    assert losses[0] == 0.0 and abs(losses[1] - 0.8 * 0.5 * 2) < 1e-6, losses
+    callbacks.restore_beta(annealed)
+    assert layer.beta == 0.8 and layer.get_config()["beta"] == 0.8
+
+
+@pytest.mark.slow
+def test_training_command_writes_models_history_plots_and_figures(tmp_path):
+    """A 2-D run in a subprocess: its whole output, the models, history, metrics and plots."""
+    import matplotlib.image
+    import numpy as np
+
+    out = str(tmp_path / "run")
+    status, printed, err, _ = command("keras_vae.train", *QUICK, "--epochs", "2",
+                                      "--latent-dim", "2", "--out", out)
+    assert (status, err) == (0, ""), err
+    lines = printed.splitlines()
+    assert lines[0].startswith("Device: CPU, none (1 replicas), float32; data: embedded MNIST "
+                               "sample, 4500 training, 500 validation, 1000 test images"), lines
+    assert lines[-2].startswith("Test set (1000 images): negative ELBO ") and lines[-1] == (
+        f"Run directory: {out}"), lines
     for name in ("vae.keras", "encoder.keras", "decoder.keras", "config.json", "metrics.json"):
         assert os.path.isfile(os.path.join(out, name)), f"missing {name}"
-    for name in train.FIGURES:
+    for name in rundir.FIGURES:
         image = matplotlib.image.imread(os.path.join(out, f"{name}.png"))
         assert image.ndim == 3 and image.shape[0] > 100 and image[..., :3].std() > 0.01, name
     rows = history_rows(out)
     assert len(rows) == 2 and {"loss", "reconstruction_loss", "kl_loss", "val_loss"} <= set(rows[0])
-    with open(os.path.join(out, "metrics.json")) as file:
-        metrics = json.load(file)
+    metrics = rundir.read_json(os.path.join(out, "metrics.json"))
     assert np.isfinite(metrics["test_loss"]) and metrics["num_test_images"] == 1000
     assert metrics["test_iw_nll"] < metrics["test_loss"] + 1.0
 
 
-def test_evaluate_and_sample_commands_read_a_run(tmp_path, capsys):
-    """evaluate prints the test figures as JSON; sample writes a grid of digits."""
-    out = str(tmp_path / "run")
-    assert train.main(QUICK + ["--epochs", "1", "--out", out]) == 0
-    capsys.readouterr()
-    assert evaluate.main([out, "--num-samples", "3"]) == 0
-    figures = json.loads(capsys.readouterr().out)
-    assert figures["num_iw_samples"] == 3 and np.isfinite(figures["test_iw_nll"])
-    assert sample.main([out, "--num-rows", "4"]) == 0
-    assert matplotlib.image.imread(os.path.join(out, "samples.png")).shape[0] > 100
+SHAPE_BUG = '''
+import keras_vae
+from keras_vae import *  # noqa: F401,F403
 
 
-def test_evaluate_and_sample_refuse_an_unfinished_run_in_one_line(tmp_path, capsys):
-    """A run directory without models: evaluate and sample exit 2 naming `run_dir`."""
-    out = tmp_path / "run"
-    (out / "backup").mkdir(parents=True)
-    (out / "config.json").write_text(json.dumps({"hidden_units": [64]}))
-    for command in (evaluate.main, sample.main):
-        assert command([str(out)]) == 2
-        err = capsys.readouterr().err.strip()
-        assert len(err.splitlines()) == 1 and err.startswith(
-            "error: Invalid value for `run_dir`: expected a "), err
+def build_decoder(latent_dim, output_shape, hidden_units=(512,), likelihood="bernoulli"):
+    return keras_vae.build_decoder(latent_dim, (output_shape[0] - 1,), hidden_units, likelihood)
+'''
 
 
-@pytest.mark.parametrize("argv, name", [
-    (["--latent-dim", "0"], "latent_dim"),
-    (["--hidden-units", "64,x"], "hidden_units"),
-    (["--hidden-units", "0"], "hidden_units"),
-    (["--sigma", "-1"], "sigma"),
-    (["--beta", "-0.5"], "beta"),
-    (["--likelihood", "poisson"], "likelihood"),
-    (["--dataset", "cifar10"], "dataset"),
-    (["--architecture", "rnn"], "architecture"),
-    (["--data-path", "/nonexistent/mnist.npz"], "data_path"),
-    (["--epochs", "0"], "num_epochs"),
-    (["--likelihood", "gaussian", "--binarize", "dynamic"], "binarize"),
-    (["--impl", "no_such_module"], "impl"),
-    (["--checkpoint-every-steps", "-1"], "checkpoint_every_steps"),
-    (["--checkpoint-every-minutes", "-2"], "checkpoint_every_minutes"),
-])
-def test_bad_input_prints_one_line_and_exits_2_before_training(tmp_path, capsys, argv, name):
-    """Bad input: one line on stderr naming the argument, exit status 2, no run directory."""
-    out = tmp_path / "run"
-    assert train.main(QUICK + argv + ["--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith(f"error: Invalid value for `{name}`")
-    assert not out.exists()
+@pytest.mark.slow
+def test_an_error_in_the_implementation_keeps_its_traceback(tmp_path):
+    """A shape bug in the student's decoder fails fit with a traceback and exit 1, not 2."""
+    (tmp_path / "shape_bug.py").write_text(textwrap.dedent(SHAPE_BUG))
+    status, _, err, _ = command("keras_vae.train", *QUICK, "--epochs", "1", "--impl",
+                                "shape_bug", "--out", str(tmp_path / "run"),
+                                PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}")
+    assert status == 1 and err.startswith("Traceback (most recent call last):"), err
+    assert "ValueError" in err.splitlines()[-1] and "error: Invalid value" not in err, err
 
 
-def test_nan_loss_stops_with_a_clear_message(tmp_path, capsys):
-    """A NaN loss stops training with exit status 1 and says what to try."""
+@pytest.mark.slow
+def test_nan_loss_stops_naming_the_epoch_that_failed(tmp_path, capsys):
+    """A NaN loss in the first epoch stops training with exit 1 naming epoch 1."""
     out = str(tmp_path / "run")
     assert train.main(QUICK + ["--epochs", "2", "--impl", "tests.solutions.nan_loss",
                                "--out", out]) == 1
-    assert "NaN" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "error: The loss became NaN or infinite in epoch 1;" in err, err
     assert not os.path.exists(os.path.join(out, "vae.keras"))
 
 
@@ -100,12 +272,13 @@ def with_callback(monkeypatch, **hooks):
     """Adds a `keras.callbacks.LambdaCallback(**hooks)` before the training command's own."""
     import keras
 
-    original = train._callbacks
-    monkeypatch.setattr(train, "_callbacks", lambda *args: original(*args) + [
+    original = callbacks.training_callbacks
+    monkeypatch.setattr(callbacks, "training_callbacks", lambda *args: original(*args) + [
         keras.callbacks.LambdaCallback(**hooks)])
-    return lambda: monkeypatch.setattr(train, "_callbacks", original)
+    return lambda: monkeypatch.setattr(callbacks, "training_callbacks", original)
 
 
+@pytest.mark.slow
 def test_sigterm_keeps_the_finished_epochs_and_the_same_command_resumes(tmp_path, monkeypatch,
                                                                          capsys):
     """SIGTERM in epoch 3 keeps 2 epochs and exits 143; the same command trains epochs 3 and 4."""
@@ -122,7 +295,7 @@ def test_sigterm_keeps_the_finished_epochs_and_the_same_command_resumes(tmp_path
         "to resume."]
     assert [row["epoch"] for row in history_rows(out)] == ["0", "1"]
     restore()
-    assert train.main(QUICK + ["--epochs", "4", "--out", out]) == 0
+    assert train.main(QUICK + ["--epochs", "4", "--out", out + "/"]) == 0
     assert "resuming after epoch 2" in capsys.readouterr().out
     assert [row["epoch"] for row in history_rows(out)] == ["0", "1", "2", "3"]
     assert not os.path.exists(os.path.join(out, "backup"))
@@ -132,6 +305,8 @@ def test_sigterm_keeps_the_finished_epochs_and_the_same_command_resumes(tmp_path
 def test_ctrl_c_within_an_epoch_resumes_from_the_last_step_checkpoint(tmp_path, monkeypatch,
                                                                      capsys):
     """With --checkpoint-every-steps 32, Ctrl-C at step 96 of epoch 2 resumes at its step 64."""
+    from keras_vae.checkpoints import LATEST
+
     out = str(tmp_path / "run")
     argv = QUICK + ["--epochs", "2", "--batch-size", "32", "--checkpoint-every-steps", "32",
                     "--out", out]
@@ -145,7 +320,7 @@ def test_ctrl_c_within_an_epoch_resumes_from_the_last_step_checkpoint(tmp_path, 
 
     restore = with_callback(monkeypatch, on_train_batch_end=interrupt)
     assert train.main(argv) == 130
-    manifest = rundir.read_json(os.path.join(out, "backup", rundir.LATEST))
+    manifest = rundir.read_json(os.path.join(out, "backup", LATEST))
     assert (manifest["epoch"], manifest["step"]) == (1, 64), manifest
     assert [row["epoch"] for row in history_rows(out)] == ["0"]
     restore()
@@ -155,9 +330,10 @@ def test_ctrl_c_within_an_epoch_resumes_from_the_last_step_checkpoint(tmp_path, 
     assert [row["epoch"] for row in history_rows(out)] == ["0", "1"]
 
 
-def test_a_finished_run_is_not_trained_over_without_overwrite(tmp_path, capsys):
-    """A finished run: the same command says so (exit 0), another config exits 2, --overwrite
-    retrains; a lock file left by a dead process blocks nothing."""
+@pytest.mark.slow
+def test_overwrite_retrains_a_finished_run(tmp_path, capsys):
+    """A finished run: the same command says so (exit 0), --overwrite retrains; a lock file
+    left by a dead process blocks nothing."""
     out = tmp_path / "run"
     out.mkdir()
     (out / ".lock").write_text("process 999999 on a-dead-host (started 2020-01-01 00:00:00)\n")
@@ -166,53 +342,12 @@ def test_a_finished_run_is_not_trained_over_without_overwrite(tmp_path, capsys):
     model = (out / "vae.keras").read_bytes()
     capsys.readouterr()
     assert train.main(argv) == 0
-    printed = capsys.readouterr()
-    assert printed.out.strip().splitlines() == [
-        f"The run in {out} is already finished: its models, plots and metrics.json are there. "
-        "Add --overwrite to train it anew."] and printed.err == ""
-    assert train.main(QUICK + ["--epochs", "2", "--out", str(out)]) == 2
-    assert capsys.readouterr().err.strip() == (
-        "error: Invalid value for `out`: expected a new run directory, the run's own settings, "
-        f"or --overwrite to replace it, received '{out} holding a finished run that differs in "
-        "num_epochs'.")
-    assert (out / "vae.keras").read_bytes() == model
+    assert capsys.readouterr().out.startswith(f"The run in {out} is already finished")
     assert train.main(QUICK + ["--epochs", "1", "--latent-dim", "3", "--out", str(out),
                                "--overwrite"]) == 0
     assert [row["epoch"] for row in history_rows(out)] == ["0"]
     assert json.loads((out / "config.json").read_text())["latent_dim"] == 3
     assert (out / "vae.keras").read_bytes() != model
-
-
-def test_a_run_directory_in_use_is_left_alone(tmp_path, capsys):
-    """While another holder has the lock: exit 2, one line naming it, nothing changed."""
-    out = tmp_path / "run"
-    with rundir.lock(str(out)):
-        before = {path.name: path.read_bytes() for path in out.iterdir()}
-        assert train.main(QUICK + ["--epochs", "1", "--out", str(out)]) == 2
-        assert {path.name: path.read_bytes() for path in out.iterdir()} == before
-    printed = capsys.readouterr()
-    holder = before[".lock"].decode().strip()
-    assert holder.startswith(f"process {os.getpid()} on "), holder
-    assert printed.out == "" and printed.err.splitlines() == [
-        f"error: {out} is in use by {holder}; wait for it to finish, or stop it and run this "
-        "command again."]
-
-
-def test_resume_refuses_a_different_config(tmp_path, monkeypatch, capsys):
-    """An unfinished run is not resumed with other settings: exit 2 naming `out`."""
-    out = tmp_path / "run"
-    (out / "backup").mkdir(parents=True)
-    (out / "config.json").write_text(json.dumps({"latent_dim": 5, "hidden_units": [64]}))
-    assert train.main(QUICK + ["--epochs", "1", "--out", str(out)]) == 2
-    assert "Invalid value for `out`" in capsys.readouterr().err
-
-
-def test_training_command_runs_a_student_implementation(tmp_path):
-    """--impl trains a differently written solution and plots what it reports."""
-    out = str(tmp_path / "run")
-    assert train.main(QUICK + ["--epochs", "1", "--impl", "tests.solutions.alternative",
-                               "--out", out]) == 0
-    assert os.path.isfile(os.path.join(out, "loss_curves.png"))
 
 
 @pytest.mark.slow
@@ -224,27 +359,3 @@ def test_convolutional_gaussian_run_with_warmup_schedule_and_early_stopping(tmp_
                                "--lr-schedule", "cosine", "--early-stopping", "2",
                                "--out", out]) == 0
     assert len(history_rows(out)) == 3
-
-
-def test_evaluate_prints_only_json_on_stdout_when_offline(tmp_path, monkeypatch, capsys):
-    """Offline, evaluate's stdout is pure JSON: download notices go to stderr."""
-    import keras
-
-    def fail():
-        print("Downloading data from https://example.invalid/mnist.npz")
-        raise Exception("URL fetch failure")
-
-    out = str(tmp_path / "run")
-    assert train.main(["--hidden-units", "32", "--iw-samples", "2", "--epochs", "1",
-                       "--out", out, "--dataset", "sample"]) == 0
-    with open(os.path.join(out, "config.json")) as file:
-        config = json.load(file)
-    config["dataset"] = "mnist"
-    with open(os.path.join(out, "config.json"), "w") as file:
-        json.dump(config, file)
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", fail)
-    capsys.readouterr()
-    assert evaluate.main([out, "--num-samples", "2"]) == 0
-    printed = capsys.readouterr()
-    assert json.loads(printed.out)["num_test_images"] == 1000
-    assert "Downloading" in printed.err and "embedded MNIST sample" in printed.err

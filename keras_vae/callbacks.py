@@ -1,0 +1,97 @@
+"""The Keras callbacks of the training command: KL warm-up, learning-rate decay, early
+stopping and TensorBoard logs, for any implementation of the contract.
+"""
+
+import math
+import os
+
+from keras_vae import checks
+
+
+def kl_layers(impl, vae):
+    """The `impl.KLDivergenceLayer` layers inside `vae`, however deeply nested."""
+    return [layer for layer in vae._flatten_layers(include_self=True, recursive=True)
+            if isinstance(layer, impl.KLDivergenceLayer)]
+
+
+def annealable_beta(impl, vae):
+    """Gives every KL layer of `vae` a `beta` that a callback can change during `fit`.
+
+    A layer that keeps `beta` in a `keras.Variable` (the reference) keeps it. One that keeps a
+    Python number gets a non-trainable variable of that value in its place, created outside
+    Keras' tracking so that the model's weights, and so its checkpoints and saved files, are
+    unchanged. Call it before the first `fit`, which traces the layer's `call`, and
+    `restore_beta` before the models are saved.
+
+    Returns:
+        A list of `(layer, original)` pairs, `original` the number replaced or `None`.
+
+    Raises:
+        ValueError: naming `kl_warmup_epochs` when `vae` holds no KL layer with a `beta`.
+    """
+    import keras
+
+    layers = kl_layers(impl, vae)
+    found = []
+    for layer in layers:
+        beta = getattr(layer, "beta", None)
+        if isinstance(beta, keras.Variable):
+            found.append((layer, None))
+        elif isinstance(beta, (int, float)) and not isinstance(beta, bool):
+            variable = keras.Variable(float(beta), trainable=False, name="beta")
+            object.__setattr__(layer, "beta", variable)  # Not tracked as a weight.
+            found.append((layer, beta))
+    if not found:
+        raise checks.invalid(
+            "kl_warmup_epochs", "a VAE whose KLDivergenceLayer keeps the KL weight in a "
+            "`beta` attribute (a number or a keras.Variable)",
+            f"{impl.__name__} with {len(layers)} such layers")
+    return found
+
+
+def restore_beta(annealed):
+    """Puts back the numbers `annealable_beta` replaced, at their original value."""
+    for layer, original in annealed:
+        if original is not None:
+            object.__setattr__(layer, "beta", original)
+
+
+def training_callbacks(config, annealed, num_val):
+    """The callbacks `config` asks for, `annealed` from `annealable_beta` (or `[]`)."""
+    import keras
+
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    if config.kl_warmup_epochs:
+        def anneal(epoch, logs=None):
+            fraction = min(1.0, epoch / config.kl_warmup_epochs)
+            for layer, _ in annealed:
+                layer.beta.assign(config.beta * fraction)
+
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_begin=anneal))
+    if config.lr_schedule == "cosine":
+        callbacks.append(keras.callbacks.LearningRateScheduler(
+            lambda epoch: 0.5 * config.learning_rate
+            * (1 + math.cos(math.pi * epoch / config.num_epochs))))
+    if config.early_stopping:
+        monitor = "val_loss" if num_val else "loss"
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor, patience=config.early_stopping, restore_best_weights=True))
+    if config.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir(config.out), write_graph=False))
+    return callbacks
+
+
+def log_dir(out):
+    """Where a run's TensorBoard logs go: `OUT/logs`."""
+    return os.path.join(out, "logs")
+
+
+def log_figures(out, pngs, step):
+    """Writes PNG images (name to file contents) to the run's TensorBoard logs at `step`."""
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(os.path.join(log_dir(out), "images"))
+    with writer.as_default():
+        for name, png in pngs.items():
+            tf.summary.image(name, tf.image.decode_png(png, channels=4)[None], step=step)
+    writer.close()
