@@ -24,11 +24,23 @@ CONTRACT = (
 )
 
 
+# The implementation the commands use without --impl. The student bundle's keras_vae/__init__.py
+# states its own, `DEFAULT_IMPL = "assignments"`, which `default_impl` reads first.
+DEFAULT_IMPL = "keras_vae"
+
+
 def default_impl():
-    """The reference `keras_vae` where it is installed, else the student's `assignments`."""
-    if importlib.util.find_spec("keras_vae.models") is not None:
-        return "keras_vae"
-    return "assignments"
+    """The implementation the commands use by default: `keras_vae.DEFAULT_IMPL` where the
+    package states one (the student bundle: `"assignments"`), else `DEFAULT_IMPL`."""
+    import keras_vae
+
+    stated = getattr(keras_vae, "DEFAULT_IMPL", None)
+    if stated:
+        return stated
+    if importlib.util.find_spec("keras_vae.models") is None:
+        # A bundle released before its __init__.py stated the default: no reference inside.
+        return "assignments"
+    return DEFAULT_IMPL
 
 
 def load_impl(name=None):

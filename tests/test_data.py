@@ -82,3 +82,14 @@ def test_pipeline_yields_distinct_images_as_input_and_target():
     assert [len(b[0]) for b in batches] == [4, 4] and len(np.unique(inputs)) == 8
     ordered = np.concatenate([b[0].numpy() for b in data.make_dataset(x, 4, shuffle=False)])
     np.testing.assert_allclose(ordered[:, 0], x[:, 0])
+
+
+def test_offline_fashion_mnist_is_refused_not_replaced_by_digits(monkeypatch):
+    """Offline, fashion_mnist raises ValueError naming `dataset`: the sample holds digits."""
+    def fail():
+        raise Exception("URL fetch failure")
+
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", fail)
+    with pytest.raises(ValueError, match=r"Invalid value for `dataset`: expected a dataset Keras "
+                                         r"can download or find in its cache"):
+        data.load_images("fashion_mnist", log=pytest.fail)

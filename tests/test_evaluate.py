@@ -5,6 +5,7 @@ rows of `W` are orthogonal, the exact posterior is diagonal, so an encoder can e
 """
 
 import keras
+import pytest
 import numpy as np
 
 import keras_vae
@@ -80,3 +81,43 @@ def test_negative_elbo_matches_its_closed_form():
     assert abs(received["reconstruction_loss"] - reconstruction.mean()) < 0.1, (
         f"expected {reconstruction.mean():.3f}, received {received['reconstruction_loss']:.3f}")
     assert abs(received["loss"] - received["reconstruction_loss"] - received["kl_loss"]) < 1e-9
+
+
+def test_evaluate_refuses_an_unfinished_run_and_bad_flags_in_one_line(tmp_path, capsys):
+    """A run directory without models, or --iw-samples 0: exit 2, one line naming it."""
+    from keras_vae import evaluate
+
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "config.json").write_text('{"hidden_units": [64]}')
+    assert evaluate.main([str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("error: Invalid value for `RUN_DIR`: expected a ")
+    for name in ("encoder.keras", "decoder.keras"):
+        (tmp_path / name).write_text("{}")
+    assert evaluate.main([str(tmp_path), "--iw-samples", "0"]) == 2
+    assert capsys.readouterr().err == (
+        "error: Invalid value for `--iw-samples`: expected a positive integer, received 0.\n")
+
+
+@pytest.mark.slow
+def test_evaluate_prints_only_json_on_stdout_when_offline(tmp_path, monkeypatch, capsys):
+    """Offline, evaluate's stdout is pure JSON: download notices go to stderr."""
+    import json
+    import os
+
+    from keras_vae import evaluate, rundir, train
+
+    def fail():
+        print("Downloading data from https://example.invalid/mnist.npz")
+        raise Exception("URL fetch failure")
+
+    out = str(tmp_path / "run")
+    assert train.main(["--hidden-units", "32", "--iw-samples", "2", "--epochs", "1",
+                       "--out", out, "--dataset", "sample"]) == 0
+    config = rundir.read_json(os.path.join(out, "config.json"))
+    rundir.write_json(os.path.join(out, "config.json"), dict(config, dataset="mnist"))
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", fail)
+    capsys.readouterr()
+    assert evaluate.main([out, "--iw-samples", "2"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["num_test_images"] == 1000
+    assert "Downloading" in printed.err and "embedded MNIST sample" in printed.err

@@ -359,3 +359,57 @@ def test_convolutional_gaussian_run_with_warmup_schedule_and_early_stopping(tmp_
                                "--lr-schedule", "cosine", "--early-stopping", "2",
                                "--out", out]) == 0
     assert len(history_rows(out)) == 3
+
+
+@pytest.mark.slow
+def test_a_subclassed_solution_works_with_every_command(tmp_path):
+    """tests/solutions/subclassed.py (subclassed models, tuple outputs, a float beta) trains with
+    warm-up, cosine decay, early stopping and TensorBoard, then evaluates and samples; every
+    command's whole output is checked."""
+    import matplotlib.image
+    import numpy as np
+
+    out = str(tmp_path / "run")
+    status, printed, err, _ = command(
+        "keras_vae.train", *QUICK, "--epochs", "2", "--latent-dim", "2", "--impl",
+        "tests.solutions.subclassed", "--kl-warmup", "2", "--lr-schedule", "cosine",
+        "--early-stopping", "2", "--checkpoint-every-steps", "32", "--tensorboard", "--out", out)
+    assert status == 0 and err == (
+        "warning: VAE does not implement get_config(), so Keras cannot write vae.keras; its "
+        f"weights are in {out}/vae.weights.h5.\n"), err
+    assert printed.splitlines()[-1] == f"Run directory: {out}", printed
+    for name in rundir.FIGURES:
+        image = matplotlib.image.imread(os.path.join(out, f"{name}.png"))
+        assert image.shape[0] > 100 and image[..., :3].std() > 0.01, name
+    status, printed, err, _ = command("keras_vae.evaluate", out, "--iw-samples", "3")
+    assert (status, err) == (0, ""), err
+    figures = json.loads(printed)
+    assert figures["num_iw_samples"] == 3 and np.isfinite(figures["test_iw_nll"]), figures
+    status, printed, err, _ = command("keras_vae.sample", out, "--num-rows", "4")
+    assert (status, printed, err) == (0, os.path.join(out, "samples.png") + "\n", ""), err
+    assert matplotlib.image.imread(os.path.join(out, "samples.png")).shape[0] > 100
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = set()
+    for folder in ("train", "validation", "images"):
+        events = EventAccumulator(os.path.join(out, "logs", folder),
+                                  size_guidance={"tensors": 0})
+        events.Reload()
+        tags |= {f"{folder}/{tag}" for tag in events.Tags()["tensors"]}
+    assert {"train/epoch_loss", "validation/epoch_loss", "images/reconstructions",
+            "images/prior_samples", "images/manifold"} <= tags, tags
+
+
+@pytest.mark.slow
+def test_evaluate_and_sample_commands_read_a_reference_run(tmp_path):
+    """evaluate prints only JSON on stdout; sample writes a grid and prints its path."""
+    import matplotlib.image
+
+    out = str(tmp_path / "run")
+    assert command("keras_vae.train", *QUICK, "--epochs", "1", "--out", out)[0] == 0
+    status, printed, err, _ = command("keras_vae.evaluate", out)
+    assert (status, err) == (0, "") and json.loads(printed)["num_iw_samples"] == 5, err
+    status, printed, err, _ = command("keras_vae.sample", out, "--out", str(tmp_path / "s.png"))
+    assert (status, printed, err) == (0, f"{tmp_path / 's.png'}\n", ""), err
+    assert matplotlib.image.imread(tmp_path / "s.png").shape[0] > 100
