@@ -102,7 +102,7 @@ def importance_weighted_nll(impl, encoder, decoder, x, num_samples=100, likeliho
     import numpy as np
     import tensorflow as tf
 
-    from keras_vae.losses import at_least_float32
+    from keras_vae.precision import at_least_float32
 
     num_samples = checks.positive_int("num_samples", num_samples)
     nll = negative_log_likelihood(impl, likelihood, sigma)

@@ -209,3 +209,20 @@ def test_visibility_is_checked_and_carried_into_the_zip(tmp_path):
     with zipfile.ZipFile(zip_path) as archive:
         chosen = json.loads(archive.read("keras_vae/graded/visibility.json"))
     assert chosen == {"vae.beta": "after_due_date"}
+
+
+def test_bundle_code_imports_no_module_the_bundle_leaves_out(bundle):
+    """No module in the bundle imports the reference's layers, losses or models."""
+    import ast
+
+    _, student, _ = bundle
+    left_out = {f"keras_vae.{name[:-3]}" for name in release.SOLUTION_FILES if name != "__init__.py"}
+    for folder, _, names in os.walk(os.path.join(student, "keras_vae")):
+        for name in names:
+            if not name.endswith(".py"):
+                continue
+            tree = ast.parse(open(os.path.join(folder, name)).read())
+            for node in ast.walk(tree):
+                imported = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                            else [node.module] if isinstance(node, ast.ImportFrom) else [])
+                assert not set(imported) & left_out, f"{name} imports {imported}"
