@@ -29,6 +29,8 @@ BUNDLE_INIT = '''"""keras_vae (student bundle): data, training, evaluation, plot
 The contract itself is yours to write in `assignments/`; every command takes `--impl
 assignments` by default in this bundle.
 """
+
+DEFAULT_IMPL = "assignments"
 '''
 
 STUDENT_README = """# VAE assignment: student bundle
