@@ -34,13 +34,7 @@ def default_impl():
     package states one (the student bundle: `"assignments"`), else `DEFAULT_IMPL`."""
     import keras_vae
 
-    stated = getattr(keras_vae, "DEFAULT_IMPL", None)
-    if stated:
-        return stated
-    if importlib.util.find_spec("keras_vae.models") is None:
-        # A bundle released before its __init__.py stated the default: no reference inside.
-        return "assignments"
-    return DEFAULT_IMPL
+    return getattr(keras_vae, "DEFAULT_IMPL", None) or DEFAULT_IMPL
 
 
 def load_impl(name=None):
