@@ -141,6 +141,7 @@ def test_encoded_result_is_one_base64_line_the_reporter_decodes():
     assert reporter_decode(encoded) == result
 
 
+@pytest.mark.slow
 def test_grading_step_writes_every_runner_and_the_stubs_score_zero(tmp_path):
     """`python -m keras_vae.classroom` on the stubs writes one result per rubric item to
     $GITHUB_OUTPUT, each scoring 0 of its points, 0 of the rubric's maximum in all."""

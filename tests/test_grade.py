@@ -76,6 +76,7 @@ def test_bad_flags_exit_2_with_one_line():
                                 "number, received '-1'.\n")
 
 
+@pytest.mark.slow
 def test_stubs_score_zero_with_a_reason_for_every_item(tmp_path):
     """The untouched stubs score 0; every item says it is not implemented yet."""
     _, results = run_grader("assignments", tmp_path)
@@ -84,6 +85,7 @@ def test_stubs_score_zero_with_a_reason_for_every_item(tmp_path):
     assert results["extra_data"]["flags"] == []
 
 
+@pytest.mark.slow
 def test_a_module_that_fails_to_import_scores_zero_with_the_reason(tmp_path):
     """A submission that raises on import scores 0, each item naming the import error."""
     _, results = run_grader("tests.solutions.fails_to_import", tmp_path)
