@@ -276,8 +276,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m keras_vae.grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--impl", default=None,
-                        help="module implementing the contract (default: keras_vae where its "
-                             "reference is installed, else assignments)")
+                        help="module implementing the contract (default: keras_vae; assignments in "
+                             "the student bundle)")
     parser.add_argument("--json", default=None, help="write Gradescope's results.json here")
     parser.add_argument("--timeout", default=str(DEFAULTS["timeout"]),
                         help="seconds allowed per test (default: %(default)s)")

@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from keras_vae.rundir import FIGURES  # noqa: E402, F401
 
@@ -47,11 +48,16 @@ def plot_history(history):
     fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
     for ax, name in zip(axes[0], names):
         epochs = np.arange(1, len(history[name]) + 1)
-        ax.plot(epochs, history[name], label="training")
+        # Markers keep a one-epoch run's single points visible; epochs are whole numbers.
+        ax.plot(epochs, history[name], marker="o", markersize=3, label="training")
         if f"val_{name}" in history:
-            ax.plot(epochs, history[f"val_{name}"], label="validation")
+            ax.plot(epochs, history[f"val_{name}"], marker="o", markersize=3, label="validation")
         ax.set_title(name.replace("_", " "))
         ax.set_xlabel("epoch")
+        if len(epochs) <= 12:
+            ax.set_xticks(epochs)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("nats per example")
         ax.legend()
     fig.tight_layout()

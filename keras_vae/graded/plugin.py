@@ -15,8 +15,8 @@ from keras_vae.graded.report import explain_dependencies, format_rubric
 def pytest_addoption(parser):
     group = parser.getgroup("keras_vae grading")
     group.addoption("--impl", default=None,
-                    help="module implementing the contract (default: keras_vae where its "
-                         "reference is installed, else assignments)")
+                    help="module implementing the contract (default: keras_vae; assignments in "
+                         "the student bundle)")
 
 
 def pytest_configure(config):
