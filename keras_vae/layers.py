@@ -123,6 +123,10 @@ class KLDivergenceLayer(keras.layers.Layer):
     """
 
     def __init__(self, beta=1.0, **kwargs):
+        # float32 even under mixed precision: inside a float16 layer's call, Keras reads float32
+        # variables as float16, and the kl_loss metric's running sum passes float16's largest
+        # number (65,504) after a few thousand examples.
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.initial_beta = checks.non_negative_float("beta", beta)
         self.beta = self.add_weight(

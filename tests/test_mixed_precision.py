@@ -108,3 +108,16 @@ def test_likelihood_and_kl_match_float32_on_the_same_weights(architecture):
         received = figures["mixed"][key]
         assert np.isfinite(received) and abs(received - expected) < 5e-3 * abs(expected), (
             f"{key}: expected {expected:.4f} (float32), received {received:.4f} (mixed)")
+
+
+def test_kl_metric_sums_beyond_float16_range():
+    """The kl_loss metric averages an epoch whose running sum passes float16's 65,504."""
+    with mixed_precision():
+        layer = keras_vae.KLDivergenceLayer()
+        z_mean = np.full((1000, 4), 6.0, np.float32)  # KL of 72 nats per example
+        for _ in range(5):
+            layer([z_mean, np.zeros_like(z_mean)])
+        received = float(layer.kl_tracker.result())
+    expected = float(witness.kl_divergence(z_mean[:1], np.zeros((1, 4)))[0])
+    assert np.isclose(received, expected, rtol=1e-5), (
+        f"kl_loss after 5,000 examples: expected {expected}, received {received}")
