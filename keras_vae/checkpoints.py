@@ -187,5 +187,8 @@ def checkpoint_callback(config, vae, checkpoints, progress, steps_per_epoch, hol
         progress.update(epoch=epoch + 1, step=0, offset=0)
         save()
 
+    if not (config.checkpoint_every_steps or config.checkpoint_every_minutes):
+        # No checkpoints within epochs: no Python work after each compiled call.
+        return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
     return keras.callbacks.LambdaCallback(on_train_batch_end=on_batch_end,
                                           on_epoch_end=on_epoch_end)
