@@ -24,6 +24,8 @@ import os
 import re
 import sys
 
+from keras_vae.impl import IMPL_HELP
+
 STEP_ID = "grader"
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"
 MESSAGE_LIMIT = 2000
@@ -164,8 +166,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m keras_vae.classroom", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--impl", default=None,
-                        help="module implementing the contract (default: keras_vae where its "
-                             "reference is installed, else assignments)")
+                        help=IMPL_HELP)
     args = parser.parse_args(argv)
     from keras_vae.graded.report import format_rubric
 

@@ -25,6 +25,7 @@ import time
 
 from keras_vae.graded import channel, flags, rubric, sandbox
 from keras_vae.graded.report import NOT_IMPLEMENTED
+from keras_vae.impl import IMPL_HELP
 from keras_vae.graded.report import (explain_dependencies, format_rubric, gradescope_results,
                                      write_json)
 
@@ -55,7 +56,7 @@ HINTS = {"does not have a `call()` method": "a keras.Model subclass needs a call
                                             "vae(x), fit and evaluate all use it."}
 
 
-def error_message(error, uses):
+def error_message(error):
     """Feedback for an exception the submission's code raised while an item was probed."""
     kind, text = str(error.get("type")), _core_text(str(error.get("message", "")))
     if kind == "NotImplementedError" and error.get("in_submission"):
@@ -103,7 +104,7 @@ class Run:
     def judge(self, item_id, message):
         if "error" in message:
             error = message["error"] if isinstance(message["error"], dict) else {}
-            return self.finish(item_id, "failed", error_message(error, self.items[item_id].uses))
+            return self.finish(item_id, "failed", error_message(error))
         try:
             observed = channel.from_data(message.get("observed"))
             self.items[item_id].judge(self.inputs[item_id], observed)
@@ -198,7 +199,7 @@ class Run:
             state.update(stage="importing", since=time.monotonic())
         elif event == "import_error" and state["stage"] == "importing":
             error = message.get("error") if isinstance(message.get("error"), dict) else {}
-            text = error_message(error, ())
+            text = error_message(error)
             for item_id in pending:
                 self.finish(item_id, "failed", text if text == NOT_IMPLEMENTED else
                             f"could not import the implementation: {text}")
@@ -276,8 +277,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m keras_vae.grade", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--impl", default=None,
-                        help="module implementing the contract (default: keras_vae; assignments in "
-                             "the student bundle)")
+                        help=IMPL_HELP)
     parser.add_argument("--json", default=None, help="write Gradescope's results.json here")
     parser.add_argument("--timeout", default=str(DEFAULTS["timeout"]),
                         help="seconds allowed per test (default: %(default)s)")

@@ -29,6 +29,11 @@ CONTRACT = (
 DEFAULT_IMPL = "keras_vae"
 
 
+# The `--impl` flag's help, the same for every command that takes it.
+IMPL_HELP = ("module implementing the contract (default: keras_vae; assignments in the student "
+             "bundle)")
+
+
 def default_impl():
     """The implementation the commands use by default: `keras_vae.DEFAULT_IMPL` where the
     package states one (the student bundle: `"assignments"`), else `DEFAULT_IMPL`."""

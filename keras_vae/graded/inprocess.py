@@ -23,7 +23,7 @@ def run_item(item, impl, seed=rubric.PUBLIC_SEED):
     try:
         observed = channel.roundtrip(item.probe(impl, inputs))
     except Exception as error:  # the implementation's error is the verdict's message
-        return error_message(describe(error, submission_files(impl)), item.uses)
+        return error_message(describe(error, submission_files(impl)))
     try:
         item.judge(inputs, observed)
     except AssertionError as failure:

@@ -90,14 +90,20 @@ def kl_reference_judge(inputs, observed):
                      "kl_divergence vs the KL of diagonal Gaussians", "see kl.closed_form.")
 
 
-def bernoulli_inputs(rng):
+def _pixel_inputs(rng, name, low, high):
+    """Data `x` in [0, 1] and parameters `name` in [low, high], flat and as images."""
     batch_size, num_pixels = int(rng.integers(3, 7)), _num_pixels(rng)
-    shape = (batch_size,) + _image_shape(rng)
-    return {"x": rng.uniform(size=(batch_size, num_pixels)).astype(np.float32),
-            "probs": rng.uniform(0.02, 0.98, size=(batch_size, num_pixels)).astype(np.float32),
-            "x_image": rng.uniform(size=shape).astype(np.float32),
-            "probs_image": rng.uniform(0.02, 0.98, size=shape).astype(np.float32),
-            "x_binary": (rng.uniform(size=(batch_size, num_pixels)) < 0.3).astype(np.float32)}
+    flat, images = (batch_size, num_pixels), (batch_size,) + _image_shape(rng)
+    return {"x": rng.uniform(size=flat).astype(np.float32),
+            name: rng.uniform(low, high, size=flat).astype(np.float32),
+            "x_image": rng.uniform(size=images).astype(np.float32),
+            f"{name}_image": rng.uniform(low, high, size=images).astype(np.float32)}
+
+
+def bernoulli_inputs(rng):
+    inputs = _pixel_inputs(rng, "probs", 0.02, 0.98)
+    inputs["x_binary"] = (rng.uniform(size=inputs["x"].shape) < 0.3).astype(np.float32)
+    return inputs
 
 
 def bernoulli_flat_probe(impl, inputs):
@@ -150,13 +156,9 @@ def bernoulli_binary_judge(inputs, observed):
 
 
 def gaussian_inputs(rng):
-    batch_size, num_pixels = int(rng.integers(3, 7)), _num_pixels(rng)
-    shape = (batch_size,) + _image_shape(rng)
-    return {"x": rng.uniform(size=(batch_size, num_pixels)).astype(np.float32),
-            "mean": rng.uniform(size=(batch_size, num_pixels)).astype(np.float32),
-            "x_image": rng.uniform(size=shape).astype(np.float32),
-            "mean_image": rng.uniform(size=shape).astype(np.float32),
-            "sigmas": [float(rng.uniform(0.3, 0.8)), float(rng.uniform(1.5, 3.0))]}
+    inputs = _pixel_inputs(rng, "mean", 0.0, 1.0)
+    inputs["sigmas"] = [float(rng.uniform(0.3, 0.8)), float(rng.uniform(1.5, 3.0))]
+    return inputs
 
 
 def gaussian_unit_probe(impl, inputs):

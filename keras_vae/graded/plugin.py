@@ -10,13 +10,13 @@ import pytest
 
 from keras_vae.graded import rubric
 from keras_vae.graded.report import explain_dependencies, format_rubric
+from keras_vae.impl import IMPL_HELP
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("keras_vae grading")
     group.addoption("--impl", default=None,
-                    help="module implementing the contract (default: keras_vae; assignments in "
-                         "the student bundle)")
+                    help=IMPL_HELP)
 
 
 def pytest_configure(config):
@@ -43,7 +43,7 @@ def impl(request):
         return load_impl(request.config.getoption("--impl"))
     except Exception as error:  # any failure of student code must only cost points
         pytest.fail(f"could not import the implementation: "
-                    f"{error_message(describe(error, set()), ())}", pytrace=False)
+                    f"{error_message(describe(error, set()))}", pytrace=False)
 
 
 def pytest_collection_finish(session):

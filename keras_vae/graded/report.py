@@ -1,8 +1,6 @@
 """What a grading tells its readers: the rubric table, and Gradescope's `results.json`."""
 
-import json
 import os
-import tempfile
 
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 NOT_IMPLEMENTED = "not implemented yet (the stub still raises NotImplementedError)"
@@ -88,9 +86,8 @@ def gradescope_results(rows, execution_time, output, report, visibility=None):
 
 
 def write_json(path, content):
-    """Writes `content` to `path` atomically, so no reader sees a half-written file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as file:
-        json.dump(content, file, indent=2)
-    os.replace(file.name, path)
+    """Writes `content` to `path` atomically (see `rundir.write_json`), making its folder."""
+    from keras_vae import rundir
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    rundir.write_json(path, content)
