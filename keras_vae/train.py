@@ -224,6 +224,8 @@ def _train_locked(config, overwrite, log, warn, hold_signals):
         log(f"The run in {config.out} is already finished: its models, plots and "
             "metrics.json are there. Add --overwrite to train it anew.")
         return rundir.read_json(os.path.join(config.out, "metrics.json"))
+    if config.data_path is None and config.dataset != "sample":
+        cli.import_tensorflow()  # keras.datasets loads TensorFlow: keep its start-up quiet
     with cli.bad_input():
         data, x_val = load_data(config, log=log)
         if config.batch_size > len(data.x_train):

@@ -413,3 +413,16 @@ def test_evaluate_and_sample_commands_read_a_reference_run(tmp_path):
     status, printed, err, _ = command("keras_vae.sample", out, "--out", str(tmp_path / "s.png"))
     assert (status, printed, err) == (0, f"{tmp_path / 's.png'}\n", ""), err
     assert matplotlib.image.imread(tmp_path / "s.png").shape[0] > 100
+
+
+@pytest.mark.slow
+def test_the_default_dataset_offline_keeps_tensorflows_start_up_off_the_terminal(tmp_path):
+    """The default dataset (keras.datasets, unreachable here) loads TensorFlow quietly: stderr
+    holds only Keras' download attempt, stdout the one-line fallback notice first."""
+    status, out, err, _ = command(
+        "keras_vae.train", "--epochs", "1", "--hidden-units", "64", "--iw-samples", "5",
+        "--out", str(tmp_path / "run"), KERAS_HOME=str(tmp_path / "keras"),
+        HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9")
+    assert status == 0, err
+    assert all(line.startswith("Downloading data from") for line in err.splitlines()), err
+    assert out.splitlines()[0].startswith("Could not load mnist"), out
