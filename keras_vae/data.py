@@ -102,7 +102,7 @@ def load_images(dataset="mnist", data_path=None, log=print):
                     "cached copy?")
             log(
                 f"Could not load {dataset} ({type(error).__name__}: no network and no cached "
-                "copy?); training on the embedded MNIST sample (5,000 train, 1,000 test images)."
+                "copy?); using the embedded MNIST sample (5,000 train, 1,000 test images)."
             )
         else:
             return ImageData(
