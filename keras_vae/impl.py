@@ -82,14 +82,15 @@ class Location:
     files: tuple
 
 
-def locate(name):
-    """Finds module `name` on `sys.path` without running any of its code (or its packages').
+def locate(name, paths=None):
+    """Finds module `name` in the folders `paths` (default: `sys.path`) without running any of
+    its code (or its packages').
 
     Returns:
         A `Location`, or `None` when the module is not found as source files.
     """
     parts = name.split(".")
-    for root in sys.path:
+    for root in (sys.path if paths is None else paths):
         root = os.path.abspath(root or os.getcwd())
         spec = importlib.machinery.PathFinder.find_spec(parts[0], [root])
         for part in parts[1:]:

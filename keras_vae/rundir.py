@@ -27,6 +27,7 @@ import socket
 import time
 
 from keras_vae import checks
+from keras_vae.atomic import replace_atomically, write_json, write_text
 from keras_vae.config import TrainConfig, differences
 
 # The figures a training run writes as `NAME.png` (the manifold only for latent_dim 2).
@@ -39,33 +40,6 @@ class RunDirectoryBusy(Exception):
     """Another process holds the run directory's lock."""
 
 
-def replace_atomically(path, write):
-    """Calls `write(partial_path)`, flushes the file to disk and renames it to `path`.
-
-    The partial file is in the same directory and ends like `path` (Keras and matplotlib
-    choose the format from the suffix), so `os.replace` is a rename within one file system.
-    """
-    folder, name = os.path.split(path)
-    partial = os.path.join(folder, f".partial.{name}")
-    write(partial)
-    with open(partial, "rb+") as file:
-        os.fsync(file.fileno())
-    os.replace(partial, path)
-    _sync_directory(folder or ".")
-
-
-def write_text(path, text):
-    """Writes `text` to `path` atomically."""
-    def write(partial):
-        with open(partial, "w", newline="") as file:
-            file.write(text)
-    replace_atomically(path, write)
-
-
-def write_json(path, value):
-    write_text(path, json.dumps(value, indent=2) + "\n")
-
-
 def read_json(path):
     """The JSON value in `path`, or `None` when the file does not exist."""
     try:
@@ -73,14 +47,6 @@ def read_json(path):
             return json.load(file)
     except FileNotFoundError:
         return None
-
-
-def _sync_directory(folder):
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def history_csv(rows):

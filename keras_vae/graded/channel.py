@@ -95,8 +95,8 @@ def decode(line, token):
         return None
     try:
         message = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
-        return None
+    except (ValueError, UnicodeDecodeError, RecursionError, MemoryError):
+        return None  # deep nesting or bytes that are not JSON: not from the harness
     if not isinstance(message, dict) or message.get("token") != token:
         return None
     return message

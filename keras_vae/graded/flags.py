@@ -79,19 +79,37 @@ def _flags_in(tree):
             yield node.lineno, why
 
 
-def scan(files):
-    """Flags in the submission's `files`: `"path:line: why"` lines, in file and line order."""
-    flags = []
-    for path in files:
+MAX_SCANNED_BYTES = 2 * 2**20
+
+
+def read(paths):
+    """The submission's source files as bytes, read before any of its code runs."""
+    files = {}
+    for path in paths:
         try:
-            with open(path, encoding="utf-8", errors="replace") as file:
-                tree = ast.parse(file.read(), filename=path)
-        except (OSError, SyntaxError, ValueError) as error:
+            with open(path, "rb") as file:
+                files[path] = file.read(MAX_SCANNED_BYTES + 1)
+        except OSError as error:
+            files[path] = error
+    return files
+
+
+def scan(files):
+    """Flags in the submission's `files` (`{path: bytes}`): `"path:line: why"` lines, in file
+    and line order. Never raises: a file that cannot be scanned is itself flagged."""
+    flags = []
+    for path, data in files.items():
+        if not isinstance(data, bytes):
+            flags.append(f"{path}: could not be read ({type(data).__name__})")
+            continue
+        if len(data) > MAX_SCANNED_BYTES:
+            flags.append(f"{path}: more than {MAX_SCANNED_BYTES // 2**20} MB, not scanned")
+            continue
+        try:
+            tree = ast.parse(data.decode("utf-8", errors="replace"), filename=path)
+            found = sorted(set(_flags_in(tree)))
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
             flags.append(f"{path}: could not be read as Python ({type(error).__name__})")
             continue
-        seen = set()
-        for line, why in sorted(_flags_in(tree)):
-            if (line, why) not in seen:
-                seen.add((line, why))
-                flags.append(f"{path}:{line}: {why}")
+        flags.extend(f"{path}:{line}: {why}" for line, why in found)
     return flags

@@ -28,17 +28,35 @@ def _image_shape(rng):
     return (int(rng.integers(3, 12)), int(rng.integers(3, 12)), int(rng.integers(1, 4)))
 
 
-def kl_inputs(rng):
-    batch_size, latent_dim = int(rng.integers(4, 10)), int(rng.integers(2, 10))
+def kl_config(rng):
+    return {"latent_dim": int(rng.integers(2, 10)), "prior_dim": int(rng.integers(1, 6))}
+
+
+def pixel_config(rng):
+    return {"num_pixels": _num_pixels(rng), "image_shape": list(_image_shape(rng)),
+            "sigmas": [float(rng.uniform(0.3, 0.8)), float(rng.uniform(1.5, 3.0))]}
+
+
+CONFIGS = {"kl_divergence": kl_config, "bernoulli_nll": pixel_config,
+           "gaussian_nll": pixel_config}
+
+
+def kl_inputs(rng, config):
+    batch_size, latent_dim = int(rng.integers(4, 10)), config["latent_dim"]
     return {"z_mean": rng.normal(scale=2.0, size=(batch_size, latent_dim)).astype(np.float32),
             "z_log_var": rng.normal(scale=1.5, size=(batch_size, latent_dim)).astype(np.float32),
             "z_mean_1": rng.normal(scale=2.0, size=(batch_size, 1)).astype(np.float32),
             "z_log_var_1": rng.normal(scale=1.5, size=(batch_size, 1)).astype(np.float32)}
 
 
-def kl_probe(impl, inputs):
-    return {suffix: impl.kl_divergence(inputs["z_mean" + suffix], inputs["z_log_var" + suffix])
-            for suffix in ("", "_1")}
+def kl_run(graphs, inputs):
+    observed = {suffix: graphs.call("functions", inputs["z_mean" + suffix],
+                                    inputs["z_log_var" + suffix], endpoint=endpoint)
+                for suffix, endpoint in (("", "wide"), ("_1", "narrow"))}
+    # The same examples in reverse order: each row's KL must depend on that row only.
+    observed["reversed"] = graphs.call("functions", inputs["z_mean"][::-1],
+                                       inputs["z_log_var"][::-1], endpoint="wide")
+    return observed
 
 
 def kl_closed_form_judge(inputs, observed):
@@ -49,18 +67,27 @@ def kl_closed_form_judge(inputs, observed):
                      KL_HINT)
 
 
-def zero_at_prior_inputs(rng):
-    return {"shape": [int(rng.integers(2, 6)), int(rng.integers(1, 6))]}
+def zero_at_prior_inputs(rng, config):
+    batch_size, latent_dim = int(rng.integers(2, 6)), config["prior_dim"]
+    return {"z_mean": rng.normal(scale=2.0, size=(batch_size, latent_dim)).astype(np.float32),
+            "z_log_var": rng.normal(scale=1.5, size=(batch_size, latent_dim)).astype(np.float32)}
 
 
-def zero_at_prior_probe(impl, inputs):
-    zeros = np.zeros(inputs["shape"], np.float32)
-    return {"kl": impl.kl_divergence(zeros, zeros)}
+def zero_at_prior_run(graphs, inputs):
+    zeros = np.zeros_like(inputs["z_mean"])
+    return {"kl": graphs.call("functions", zeros, zeros, endpoint="prior"),
+            "away": graphs.call("functions", inputs["z_mean"], inputs["z_log_var"],
+                                endpoint="prior")}
 
 
 def zero_at_prior_judge(inputs, observed):
-    expect_close(observed["kl"], np.zeros(inputs["shape"][0]), "kl_divergence(0, 0)",
+    expect_close(observed["kl"], np.zeros(len(inputs["z_mean"])), "kl_divergence(0, 0)",
                  "the '- 1' term is missing, or the formula is not the Gaussian KL.", atol=1e-6)
+    away = array(observed["away"], "kl_divergence away from the prior")
+    assert away.size and np.all(away > 1e-3), (
+        f"kl_divergence of posteriors away from the prior: expected positive values, received "
+        f"minimum {away.min() if away.size else 'nothing'}.\nLikely mistake: a KL that is zero "
+        "(or constant) everywhere is zero at the prior too; it must grow as q moves away.")
 
 
 def non_negative_judge(inputs, observed):
@@ -70,6 +97,10 @@ def non_negative_judge(inputs, observed):
             f"kl_divergence: expected values >= 0, received minimum "
             f"{kl.min() if kl.size else 'nothing'}.\n"
             "Likely mistake: the sign is flipped (that is -KL, the term of the ELBO).")
+        assert np.all(kl > 1e-3), (
+            f"kl_divergence of posteriors that differ from the prior: expected positive "
+            f"values, received minimum {kl.min():.4g}.\nLikely mistake: a KL that returns "
+            "zeros (or clips at zero) is never negative, and never right.")
 
 
 def per_example_judge(inputs, observed):
@@ -77,6 +108,12 @@ def per_example_judge(inputs, observed):
         expect_shape(observed[suffix], (len(inputs["z_mean" + suffix]),),
                      f"kl_divergence(z_mean, z_log_var) with latent_dim="
                      f"{inputs['z_mean' + suffix].shape[1]}")
+    kl, reversed_kl = array(observed[""], "kl"), array(observed["reversed"], "kl")
+    assert np.allclose(reversed_kl, kl[::-1], rtol=1e-5, atol=1e-5) and np.ptp(kl) > 1e-3, (
+        f"kl_divergence of the batch in reverse order: expected each example's value to move "
+        f"with it (and examples to differ), received {np.round(reversed_kl[:4], 4)} for "
+        f"{np.round(kl[::-1][:4], 4)}.\nLikely mistake: a reduction over the batch axis "
+        "(axis=0) instead of the latent axis (axis=-1).")
 
 
 def kl_reference_judge(inputs, observed):
@@ -90,24 +127,24 @@ def kl_reference_judge(inputs, observed):
                      "kl_divergence vs the KL of diagonal Gaussians", "see kl.closed_form.")
 
 
-def _pixel_inputs(rng, name, low, high):
+def _pixel_inputs(rng, config, name, low, high):
     """Data `x` in [0, 1] and parameters `name` in [low, high], flat and as images."""
-    batch_size, num_pixels = int(rng.integers(3, 7)), _num_pixels(rng)
-    flat, images = (batch_size, num_pixels), (batch_size,) + _image_shape(rng)
+    batch_size = int(rng.integers(3, 7))
+    flat, images = (batch_size, config["num_pixels"]), (batch_size,) + tuple(config["image_shape"])
     return {"x": rng.uniform(size=flat).astype(np.float32),
             name: rng.uniform(low, high, size=flat).astype(np.float32),
             "x_image": rng.uniform(size=images).astype(np.float32),
             f"{name}_image": rng.uniform(low, high, size=images).astype(np.float32)}
 
 
-def bernoulli_inputs(rng):
-    inputs = _pixel_inputs(rng, "probs", 0.02, 0.98)
+def bernoulli_inputs(rng, config):
+    inputs = _pixel_inputs(rng, config, "probs", 0.02, 0.98)
     inputs["x_binary"] = (rng.uniform(size=inputs["x"].shape) < 0.3).astype(np.float32)
     return inputs
 
 
-def bernoulli_flat_probe(impl, inputs):
-    return {"nll": impl.bernoulli_nll(inputs["x"], inputs["probs"])}
+def bernoulli_flat_run(graphs, inputs):
+    return {"nll": graphs.call("functions", inputs["x"], inputs["probs"], endpoint="flat")}
 
 
 def bernoulli_flat_judge(inputs, observed):
@@ -116,8 +153,9 @@ def bernoulli_flat_judge(inputs, observed):
                  BERNOULLI_HINT)
 
 
-def bernoulli_image_probe(impl, inputs):
-    return {"nll": impl.bernoulli_nll(inputs["x_image"], inputs["probs_image"])}
+def bernoulli_image_run(graphs, inputs):
+    return {"nll": graphs.call("functions", inputs["x_image"], inputs["probs_image"],
+                               endpoint="image")}
 
 
 def bernoulli_image_judge(inputs, observed):
@@ -126,10 +164,10 @@ def bernoulli_image_judge(inputs, observed):
                  "reduce over all axes but the first (e.g. axis=(1, 2, 3)), not only the last.")
 
 
-def bernoulli_bounds_probe(impl, inputs):
+def bernoulli_bounds_run(graphs, inputs):
     x = np.array([[0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 1.0, 0.0]], np.float32)
     probs = np.array([[0.0, 1.0, 0.0, 1.0], [0.0, 1.0, 0.0, 1.0]], np.float32)
-    return {"nll": impl.bernoulli_nll(x, probs)}
+    return {"nll": graphs.call("functions", x, probs, endpoint="bounds")}
 
 
 def bernoulli_bounds_judge(inputs, observed):
@@ -143,8 +181,9 @@ def bernoulli_bounds_judge(inputs, observed):
         f"ones, received {nll}.")
 
 
-def bernoulli_binary_probe(impl, inputs):
-    return {"nll": impl.bernoulli_nll(inputs["x_binary"], inputs["probs"])}
+def bernoulli_binary_run(graphs, inputs):
+    return {"nll": graphs.call("functions", inputs["x_binary"], inputs["probs"],
+                               endpoint="flat")}
 
 
 def bernoulli_binary_judge(inputs, observed):
@@ -155,14 +194,12 @@ def bernoulli_binary_judge(inputs, observed):
                  BERNOULLI_HINT)
 
 
-def gaussian_inputs(rng):
-    inputs = _pixel_inputs(rng, "mean", 0.0, 1.0)
-    inputs["sigmas"] = [float(rng.uniform(0.3, 0.8)), float(rng.uniform(1.5, 3.0))]
-    return inputs
+def gaussian_inputs(rng, config):
+    return _pixel_inputs(rng, config, "mean", 0.0, 1.0)
 
 
-def gaussian_unit_probe(impl, inputs):
-    return {"nll": impl.gaussian_nll(inputs["x"], inputs["mean"], 1.0)}
+def gaussian_unit_run(graphs, inputs):
+    return {"nll": graphs.call("functions", inputs["x"], inputs["mean"], endpoint="unit")}
 
 
 def gaussian_unit_judge(inputs, observed):
@@ -171,8 +208,9 @@ def gaussian_unit_judge(inputs, observed):
                  GAUSSIAN_HINT)
 
 
-def gaussian_sigma_probe(impl, inputs):
-    return {str(s): impl.gaussian_nll(inputs["x"], inputs["mean"], s) for s in inputs["sigmas"]}
+def gaussian_sigma_run(graphs, inputs):
+    return {str(s): graphs.call("functions", inputs["x"], inputs["mean"], endpoint=f"sigma_{i}")
+            for i, s in enumerate(inputs["sigmas"])}
 
 
 def gaussian_sigma_judge(inputs, observed):
@@ -183,8 +221,9 @@ def gaussian_sigma_judge(inputs, observed):
                      "exponent's denominator and log(sigma) per pixel.")
 
 
-def gaussian_image_probe(impl, inputs):
-    return {"nll": impl.gaussian_nll(inputs["x_image"], inputs["mean_image"], inputs["sigmas"][0])}
+def gaussian_image_run(graphs, inputs):
+    return {"nll": graphs.call("functions", inputs["x_image"], inputs["mean_image"],
+                               endpoint="image")}
 
 
 def gaussian_image_judge(inputs, observed):
@@ -195,8 +234,8 @@ def gaussian_image_judge(inputs, observed):
                  "pixels in the constant.")
 
 
-def gaussian_reference_probe(impl, inputs):
-    return {"nll": impl.gaussian_nll(inputs["x"], inputs["mean"], inputs["sigmas"][1])}
+def gaussian_reference_run(graphs, inputs):
+    return {"nll": graphs.call("functions", inputs["x"], inputs["mean"], endpoint="sigma_1")}
 
 
 def gaussian_reference_judge(inputs, observed):
@@ -210,39 +249,41 @@ def gaussian_reference_judge(inputs, observed):
 
 ITEMS = [
     Item("kl.closed_form", 2, "kl_divergence equals 0.5 * sum(z_mean**2 + exp(z_log_var) - "
-         "z_log_var - 1) per example.", ("kl_divergence",), kl_inputs, kl_probe,
+         "z_log_var - 1) per example.", ("kl_divergence",), "kl_divergence", kl_inputs, kl_run,
          kl_closed_form_judge),
-    Item("kl.zero_at_prior", 1, "KL divergence is zero when q equals the prior N(0, I).",
-         ("kl_divergence",), zero_at_prior_inputs, zero_at_prior_probe, zero_at_prior_judge),
-    Item("kl.non_negative", 1, "KL divergence is never negative.", ("kl_divergence",),
-         kl_inputs, kl_probe, non_negative_judge),
+    Item("kl.zero_at_prior", 1, "KL divergence is zero when q equals the prior N(0, I), and only "
+         "there.", ("kl_divergence",), "kl_divergence", zero_at_prior_inputs, zero_at_prior_run,
+         zero_at_prior_judge),
+    Item("kl.non_negative", 1, "KL divergence is never negative, and positive when q differs "
+         "from the prior.", ("kl_divergence",), "kl_divergence", kl_inputs, kl_run,
+         non_negative_judge),
     Item("kl.per_example", 1, "kl_divergence returns one value per example, shape "
-         "(batch_size,), for latent_dim 1 and more.", ("kl_divergence",), kl_inputs, kl_probe,
-         per_example_judge),
+         "(batch_size,), for latent_dim 1 and more.", ("kl_divergence",), "kl_divergence",
+         kl_inputs, kl_run, per_example_judge),
     Item("kl.tfp", 1, "kl_divergence agrees with the KL of diagonal Gaussians as "
-         "tfp.distributions computes it.", ("kl_divergence",), kl_inputs, kl_probe,
+         "tfp.distributions computes it.", ("kl_divergence",), "kl_divergence", kl_inputs, kl_run,
          kl_reference_judge),
     Item("bernoulli.sum_over_pixels", 2, "bernoulli_nll is binary cross-entropy summed (not "
-         "averaged) over however many pixels there are.", ("bernoulli_nll",), bernoulli_inputs,
-         bernoulli_flat_probe, bernoulli_flat_judge),
+         "averaged) over however many pixels there are.", ("bernoulli_nll",), "bernoulli_nll", bernoulli_inputs,
+         bernoulli_flat_run, bernoulli_flat_judge),
     Item("bernoulli.image_shape", 1, "bernoulli_nll sums over every non-batch axis of "
-         "(batch_size, height, width, channels) images.", ("bernoulli_nll",), bernoulli_inputs,
-         bernoulli_image_probe, bernoulli_image_judge),
+         "(batch_size, height, width, channels) images.", ("bernoulli_nll",), "bernoulli_nll", bernoulli_inputs,
+         bernoulli_image_run, bernoulli_image_judge),
     Item("bernoulli.finite_at_bounds", 1, "bernoulli_nll stays finite for probabilities of "
-         "exactly 0 and 1.", ("bernoulli_nll",), lambda rng: {}, bernoulli_bounds_probe,
+         "exactly 0 and 1.", ("bernoulli_nll",), "bernoulli_nll", lambda rng, config: {}, bernoulli_bounds_run,
          bernoulli_bounds_judge),
     Item("bernoulli.tfp", 1, "bernoulli_nll agrees with -tfd.Bernoulli(probs).log_prob(x) "
-         "summed over pixels.", ("bernoulli_nll",), bernoulli_inputs, bernoulli_binary_probe,
+         "summed over pixels.", ("bernoulli_nll",), "bernoulli_nll", bernoulli_inputs, bernoulli_binary_run,
          bernoulli_binary_judge),
     Item("gaussian.closed_form", 2, "gaussian_nll is sum((x - mean)**2) / 2 + D/2 log(2 pi) "
-         "at sigma = 1, constant included.", ("gaussian_nll",), gaussian_inputs,
-         gaussian_unit_probe, gaussian_unit_judge),
+         "at sigma = 1, constant included.", ("gaussian_nll",), "gaussian_nll", gaussian_inputs,
+         gaussian_unit_run, gaussian_unit_judge),
     Item("gaussian.sigma", 2, "gaussian_nll uses sigma as a standard deviation, for sigma "
-         "below and above 1.", ("gaussian_nll",), gaussian_inputs, gaussian_sigma_probe,
+         "below and above 1.", ("gaussian_nll",), "gaussian_nll", gaussian_inputs, gaussian_sigma_run,
          gaussian_sigma_judge),
     Item("gaussian.image_shape", 1, "gaussian_nll sums over every non-batch axis of images.",
-         ("gaussian_nll",), gaussian_inputs, gaussian_image_probe, gaussian_image_judge),
+         ("gaussian_nll",), "gaussian_nll", gaussian_inputs, gaussian_image_run, gaussian_image_judge),
     Item("gaussian.tfp", 1, "gaussian_nll agrees with -tfd.Normal(mean, sigma).log_prob(x) "
-         "summed over pixels.", ("gaussian_nll",), gaussian_inputs, gaussian_reference_probe,
+         "summed over pixels.", ("gaussian_nll",), "gaussian_nll", gaussian_inputs, gaussian_reference_run,
          gaussian_reference_judge),
 ]

@@ -16,7 +16,10 @@ def _fresh_module(impl_name):
     """Imports `impl_name` anew and checks its contract names; raises what goes wrong."""
     from keras_vae.impl import load_impl
 
+    from keras_vae.graded import inprocess
+
     importlib.invalidate_caches()
+    inprocess.forget()
     module = sys.modules.get(impl_name)
     if module is not None:
         importlib.reload(module)
@@ -47,8 +50,7 @@ def check(task=None, impl_name="assignments"):
     if not items:
         raise ValueError(f"Invalid value for `task`: expected contract names with graded items, "
                          f"received {task!r}.")
-    rows = {item.id: {"id": item.id, "points": item.points, "title": item.title,
-                      "status": "not run", "message": ""} for item in items}
+    rows = rubric.rows(items)
     try:
         module = _fresh_module(impl_name)
     except Exception as error:  # any import failure is every row's verdict

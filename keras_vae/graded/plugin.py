@@ -2,7 +2,8 @@
 
 Plain `pytest` runs each rubric item in the test process itself, on the public inputs: the
 quick way for a student to grade their own work. The grade that counts comes from
-`python -m keras_vae.grade`, which never runs the submission in the process that judges it.
+`python -m keras_vae.grade`, which runs the submission's code only in a sandboxed process that
+sees no graded input.
 With `--impl`, only the graded tests are collected.
 """
 
@@ -35,8 +36,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def impl(request):
     """The module under test, imported on first use so an import error costs only points."""
-    from keras_vae.grade import error_message
-    from keras_vae.graded.child import describe
+    from keras_vae.graded.exporter import describe
+    from keras_vae.graded.feedback import error_message
     from keras_vae.impl import load_impl
 
     try:

@@ -1,9 +1,10 @@
-"""The rubric: each graded item's id, points, title, and the three steps that grade it.
+"""The rubric: each graded item's id, points, title, and the steps that grade it.
 
-An item makes its inputs from the grading seed (NumPy only), probes the submission with them
-(`probe` runs beside the submission's code, in the sandboxed child process) and judges the
-observations (`judge` runs in the grading process, which never imports the submission). The
-rubric, its points and the maximum live here and nowhere else.
+An item names the export it grades (`keras_vae/graded/exports.py`, built in the submission's
+process from a configuration only), makes its graded inputs from the grading seed (NumPy only),
+runs the exported graphs on them (`run`, in the runner, a process that never imports the
+submission) and judges the observations (`judge`, in the grading process). The rubric, its
+points and the maximum live here and in the three `*_items.py` modules, nowhere else.
 """
 
 import dataclasses
@@ -26,23 +27,34 @@ class Item:
         points: points earned when the judge accepts the observations.
         title: one sentence stating the behaviour.
         uses: contract names the item exercises, the name under test first.
-        make_inputs: `rng -> dict` of NumPy arrays and numbers.
-        probe: `(impl, inputs) -> dict` of observations, computed with the submission.
-        judge: `(inputs, observations) -> None`; raises `AssertionError` with feedback.
+        export: the name of the export in `exports.EXPORTS` whose graphs the item runs.
+        make_inputs: `(rng, config) -> dict` of NumPy arrays and numbers, the graded inputs;
+            the grader adds the export's configuration to them.
+        run: `(graphs, inputs) -> dict` of observations, computed by the runner from the
+            loaded graphs (`graphs.Graphs`).
+        judge: `(inputs, observed) -> None`; raises `AssertionError` with feedback.
+            `observed["facts"]` holds what the submission's process reported of its objects.
     """
 
     id: str
     points: int
     title: str
     uses: tuple
+    export: str
     make_inputs: Callable
-    probe: Callable
+    run: Callable
     judge: Callable
 
 
-def item_rng(seed, item_id):
-    """The random generator of one item's inputs; adding an item leaves the others unchanged."""
-    return np.random.default_rng([int(seed), zlib.crc32(item_id.encode())])
+def item_rng(seed, name):
+    """The random generator of one item's inputs, or one export's configuration; adding an
+    item leaves the others unchanged."""
+    return np.random.default_rng([int(seed), zlib.crc32(name.encode())])
+
+
+def export_seed(seed, name):
+    """The global random seed set before export `name` is built (its layers' initial weights)."""
+    return zlib.crc32(f"{int(seed)}:{name}".encode()) % 2**31
 
 
 def rubric():
@@ -52,5 +64,23 @@ def rubric():
     return sampling_items.ITEMS + loss_items.ITEMS + model_items.ITEMS
 
 
+def configs():
+    """Each export's configuration maker: `rng -> dict`, told to the submission's process."""
+    from keras_vae.graded import loss_items, model_items, sampling_items
+
+    return {**sampling_items.CONFIGS, **loss_items.CONFIGS, **model_items.CONFIGS}
+
+
+def inputs(item, config, seed):
+    """The graded inputs of `item`, its export's configuration included."""
+    return dict(config, **item.make_inputs(item_rng(seed, item.id), config))
+
+
 def max_score():
     return sum(item.points for item in rubric())
+
+
+def rows(items, status="not run", message=""):
+    """One verdict row per item: `id`, `points`, `title`, `status` and `message`."""
+    return {item.id: {"id": item.id, "points": item.points, "title": item.title,
+                      "status": status, "message": message} for item in items}

@@ -1,6 +1,6 @@
 """Graded: the reparameterization trick and the Sampling layer.
 
-Probes import TensorFlow inside their bodies: this module is also read by the grading
+`run` functions import TensorFlow inside their bodies: this module is also read by the grading
 process, which judges without it.
 """
 
@@ -10,17 +10,32 @@ from keras_vae.graded.rubric import Item
 from keras_vae.graded.witness import array, expect_close, expect_shape
 
 
-def _posterior(rng, batch_size=None, latent_dim=None):
-    batch_size = batch_size or int(rng.integers(200, 300))
-    latent_dim = latent_dim or int(rng.integers(2, 8))
+def reparameterize_config(rng):
+    return {"latent_dim": int(rng.integers(2, 8))}
+
+
+def sampling_config(rng):
+    seeds = [int(s) for s in rng.integers(1, 2**30, size=5)]
+    return {"latent_dim": int(rng.integers(2, 8)), "stats_dim": int(rng.integers(3, 6)),
+            "seeds": seeds[:3], "same_seed": seeds[3], "config_seed": seeds[4]}
+
+
+CONFIGS = {"reparameterize": reparameterize_config, "sampling": sampling_config}
+
+
+def _posterior(rng, latent_dim):
+    batch_size = int(rng.integers(200, 300))
     return {"z_mean": rng.normal(size=(batch_size, latent_dim)).astype(np.float32),
             "z_log_var": rng.normal(scale=1.5, size=(batch_size, latent_dim)).astype(np.float32)}
 
 
-def _tensors(inputs, suffix=""):
-    import tensorflow as tf
+def _wide_and_narrow(rng, config):
+    wide, narrow = _posterior(rng, config["latent_dim"]), _posterior(rng, 1)
+    return dict(wide, z_mean_1=narrow["z_mean"], z_log_var_1=narrow["z_log_var"])
 
-    return [tf.constant(inputs["z_mean" + suffix]), tf.constant(inputs["z_log_var" + suffix])]
+
+def _wide(rng, config):
+    return _posterior(rng, config["latent_dim"])
 
 
 def _expect_posterior_draws(z, inputs, what, suffix=""):
@@ -38,17 +53,18 @@ def _expect_posterior_draws(z, inputs, what, suffix=""):
         "mistake: z is not z_mean + exp(0.5 * z_log_var) * epsilon with epsilon ~ N(0, I).")
 
 
-def reparameterize_inputs(rng):
-    wide, narrow = _posterior(rng), _posterior(rng, latent_dim=1)
-    inputs = dict(wide, z_mean_1=narrow["z_mean"], z_log_var_1=narrow["z_log_var"])
-    inputs["epsilon"] = rng.normal(size=wide["z_mean"].shape).astype(np.float32)
-    inputs["epsilon_1"] = rng.normal(size=narrow["z_mean"].shape).astype(np.float32)
+def reparameterize_inputs(rng, config):
+    inputs = _wide_and_narrow(rng, config)
+    inputs["epsilon"] = rng.normal(size=inputs["z_mean"].shape).astype(np.float32)
+    inputs["epsilon_1"] = rng.normal(size=inputs["z_mean_1"].shape).astype(np.float32)
     return inputs
 
 
-def reparameterize_probe(impl, inputs):
-    return {suffix: impl.reparameterize(inputs["z_mean" + suffix], inputs["z_log_var" + suffix],
-                                        inputs["epsilon" + suffix]) for suffix in ("", "_1")}
+def reparameterize_run(graphs, inputs):
+    return {suffix: graphs.call("functions", inputs["z_mean" + suffix],
+                                inputs["z_log_var" + suffix], inputs["epsilon" + suffix],
+                                endpoint=endpoint)
+            for suffix, endpoint in (("", "wide"), ("_1", "narrow"))}
 
 
 def reparameterize_judge(inputs, observed):
@@ -64,13 +80,9 @@ def reparameterize_judge(inputs, observed):
                      rtol=1e-5)
 
 
-def shape_inputs(rng):
-    wide, narrow = _posterior(rng), _posterior(rng, latent_dim=1)
-    return dict(wide, z_mean_1=narrow["z_mean"], z_log_var_1=narrow["z_log_var"])
-
-
-def shape_probe(impl, inputs):
-    return {suffix: impl.Sampling(seed=1)(_tensors(inputs, suffix)) for suffix in ("", "_1")}
+def shape_run(graphs, inputs):
+    return {suffix: graphs.call(name, inputs["z_mean" + suffix], inputs["z_log_var" + suffix])
+            for suffix, name in (("", "wide"), ("_1", "narrow"))}
 
 
 def shape_judge(inputs, observed):
@@ -80,42 +92,39 @@ def shape_judge(inputs, observed):
                                 f"{inputs['z_mean' + suffix].shape[1]}", suffix)
 
 
-def fresh_noise_probe(impl, inputs):
-    import keras
-
-    layer = impl.Sampling(seed=1)
-    tensors = _tensors(inputs)
-    latent_dim = inputs["z_mean"].shape[1]
-    z_mean, z_log_var = keras.Input((latent_dim,)), keras.Input((latent_dim,))
-    model = keras.Model([z_mean, z_log_var], impl.Sampling(seed=2)([z_mean, z_log_var]))
-    return {"eager": [layer(tensors), layer(tensors)],
-            "predict": [model.predict(tensors, verbose=0), model.predict(tensors, verbose=0)]}
+def fresh_noise_run(graphs, inputs):
+    pair = (inputs["z_mean"], inputs["z_log_var"])
+    return {"layer": [graphs.call("wide", *pair), graphs.call("wide", *pair)],
+            "model": [graphs.call("model", *pair), graphs.call("model", *pair)]}
 
 
 def fresh_noise_judge(inputs, observed):
-    for z in observed["eager"] + observed["predict"]:
+    for z in observed["layer"] + observed["model"]:
         _expect_posterior_draws(z, inputs, "Sampling output")
-    first, second = (array(z, "Sampling output") for z in observed["eager"])
+    first, second = (array(z, "Sampling output") for z in observed["layer"])
     assert not np.allclose(first, second), (
-        "Two eager calls returned the same z: expected new epsilon on each call, received the "
-        "same values.\nLikely mistake: noise drawn once (in __init__/build, or with NumPy) "
-        "instead of with keras.random.normal(..., seed=self.seed_generator) inside call.")
-    first, second = (array(z, "model.predict output") for z in observed["predict"])
+        "Two calls of one Sampling layer returned the same z: expected new epsilon on each "
+        "call, received the same values.\nLikely mistake: noise drawn once (in __init__/build, "
+        "or with NumPy) instead of with keras.random.normal(..., seed=self.seed_generator) "
+        "inside call.")
+    first, second = (array(z, "model output") for z in observed["model"])
     assert not np.allclose(first, second), (
-        "Two model.predict calls returned the same z: expected fresh noise in the compiled "
-        "graph, received identical values.\nLikely mistake: NumPy noise is frozen into the "
-        "graph when it is traced; draw epsilon with keras.random.normal.")
+        "Two calls of a keras.Model around Sampling returned the same z: expected fresh noise "
+        "in the compiled graph, received identical values.\nLikely mistake: NumPy noise is "
+        "frozen into the graph when it is traced; draw epsilon with keras.random.normal.")
 
 
-def gradients_probe(impl, inputs):
+def gradients_run(graphs, inputs):
     import tensorflow as tf
 
+    layer = graphs.load("wide")
     z_mean, z_log_var = tf.Variable(inputs["z_mean"]), tf.Variable(inputs["z_log_var"])
     with tf.GradientTape() as tape:
-        z = impl.Sampling(seed=3)([z_mean, z_log_var])
+        z = layer.call(z_mean, z_log_var)
         total = tf.reduce_sum(z)
     grad_mean, grad_log_var = tape.gradient(total, [z_mean, z_log_var])
-    return {"z": z, "grad_mean": grad_mean, "grad_log_var": grad_log_var}
+    return {"z": z.numpy(), "grad_mean": None if grad_mean is None else grad_mean.numpy(),
+            "grad_log_var": None if grad_log_var is None else grad_log_var.numpy()}
 
 
 def gradients_judge(inputs, observed):
@@ -134,17 +143,15 @@ def gradients_judge(inputs, observed):
 NUM_DRAWS = 20000
 
 
-def statistics_inputs(rng):
-    latent_dim = int(rng.integers(3, 6))
+def statistics_inputs(rng, config):
+    latent_dim = config["stats_dim"]
     return {"means": rng.uniform(-2, 2, size=latent_dim).astype(np.float32),
             "log_vars": rng.uniform(-1.5, 1.5, size=latent_dim).astype(np.float32)}
 
 
-def statistics_probe(impl, inputs):
-    import tensorflow as tf
-
+def statistics_run(graphs, inputs):
     tiled = [np.tile(inputs[name], (NUM_DRAWS, 1)) for name in ("means", "log_vars")]
-    return {"z": impl.Sampling(seed=4)([tf.constant(value) for value in tiled])}
+    return {"z": graphs.call("stats", *tiled)}
 
 
 def statistics_judge(inputs, observed):
@@ -166,58 +173,63 @@ def statistics_judge(inputs, observed):
         "dimension; draw epsilon with the full shape (batch_size, latent_dim).")
 
 
-def seed_probe(impl, inputs):
-    tensors = _tensors(inputs)
-    return {"first": impl.Sampling(seed=7)(tensors), "again": impl.Sampling(seed=7)(tensors),
-            "other": impl.Sampling(seed=8)(tensors)}
+def seed_run(graphs, inputs):
+    pair = (inputs["z_mean"], inputs["z_log_var"])
+    return {name: graphs.call(name, *pair) for name in ("seed_a", "seed_b", "seed_other")}
 
 
 def seed_judge(inputs, observed):
-    for key in ("first", "again", "other"):
+    for key in ("seed_a", "seed_b", "seed_other"):
         _expect_posterior_draws(observed[key], inputs, "Sampling output")
     first, again, other = (array(observed[k], "Sampling output")
-                           for k in ("first", "again", "other"))
-    assert first.shape == again.shape and np.allclose(first, again), (
-        "Two Sampling(seed=7) layers drew different z: expected the same draws for the same "
-        "seed.\nLikely mistake: the seed is not passed to keras.random.SeedGenerator.")
+                           for k in ("seed_a", "seed_b", "seed_other"))
+    seed = inputs["same_seed"]
+    assert np.allclose(first, again), (
+        f"Two Sampling(seed={seed}) layers drew different z: expected the same draws for the "
+        "same seed.\nLikely mistake: the seed is not passed to keras.random.SeedGenerator.")
     assert not np.allclose(first, other), (
-        "Sampling(seed=7) and Sampling(seed=8) drew the same z: expected different draws.")
+        f"Sampling(seed={seed}) and Sampling(seed={seed + 1}) drew the same z: expected "
+        "different draws.\nLikely mistake: a seed written into the code instead of `seed`.")
 
 
-def config_probe(impl, inputs):
-    layer = impl.Sampling(seed=11, name="z")
-    config = layer.get_config()
-    clone = impl.Sampling.from_config(config)
-    seed = config.get("seed")
-    return {"seed": seed if isinstance(seed, int) else repr(seed), "z": clone(_tensors(inputs))}
+def config_run(graphs, inputs):
+    pair = (inputs["z_mean"], inputs["z_log_var"])
+    return {name: graphs.call(name, *pair) for name in ("original", "clone")}
 
 
 def config_judge(inputs, observed):
-    assert observed["seed"] == 11, (
-        f"get_config()['seed']: expected 11, received {observed['seed']}.\n"
-        "Likely mistake: get_config does not add the seed to the base config.")
-    _expect_posterior_draws(observed["z"], inputs,
-                            "Sampling.from_config(config) called on [z_mean, z_log_var]")
+    _expect_posterior_draws(observed["clone"], inputs,
+                            "Sampling.from_config(layer.get_config()) called on "
+                            "[z_mean, z_log_var]")
+    original, clone = (array(observed[k], "Sampling output") for k in ("original", "clone"))
+    seed = inputs["config_seed"]
+    assert np.allclose(original, clone), (
+        f"Sampling.from_config(Sampling(seed={seed}).get_config()): expected a layer drawing "
+        "the same z as the original, received other draws.\nLikely mistake: get_config does "
+        "not add the seed to the base config, so a loaded model draws from another stream.")
 
 
 ITEMS = [
     Item("reparameterize.formula", 2,
          "reparameterize returns z_mean + exp(0.5 * z_log_var) * epsilon, for any latent_dim.",
-         ("reparameterize",), reparameterize_inputs, reparameterize_probe, reparameterize_judge),
+         ("reparameterize",), "reparameterize", reparameterize_inputs, reparameterize_run,
+         reparameterize_judge),
     Item("sampling.shape", 1, "Sampling returns one z per row, shaped (batch_size, latent_dim).",
-         ("Sampling", "reparameterize"), shape_inputs, shape_probe, shape_judge),
+         ("Sampling", "reparameterize"), "sampling", _wide_and_narrow, shape_run, shape_judge),
     Item("sampling.fresh_noise", 1,
-         "Sampling draws fresh noise on every call, eagerly and inside a compiled model.",
-         ("Sampling", "reparameterize"), _posterior, fresh_noise_probe, fresh_noise_judge),
+         "Sampling draws fresh noise on every call, on its own and inside a keras.Model.",
+         ("Sampling", "reparameterize"), "sampling", _wide, fresh_noise_run, fresh_noise_judge),
     Item("sampling.gradients", 1,
          "Gradients of z reach both z_mean (as 1) and z_log_var (as 0.5 * (z - z_mean)).",
-         ("Sampling", "reparameterize"), _posterior, gradients_probe, gradients_judge),
+         ("Sampling", "reparameterize"), "sampling", _wide, gradients_run, gradients_judge),
     Item("sampling.statistics", 2,
          "Draws of Sampling have mean z_mean, standard deviation exp(0.5 * z_log_var) and "
          "independent latent dimensions.",
-         ("Sampling", "reparameterize"), statistics_inputs, statistics_probe, statistics_judge),
+         ("Sampling", "reparameterize"), "sampling", statistics_inputs, statistics_run,
+         statistics_judge),
     Item("sampling.seed", 1, "Sampling layers with the same seed draw the same z; other seeds "
-         "draw other z.", ("Sampling",), _posterior, seed_probe, seed_judge),
-    Item("sampling.config", 1, "Sampling's get_config round-trips its seed, so saved models "
-         "load back.", ("Sampling",), _posterior, config_probe, config_judge),
+         "draw other z.", ("Sampling",), "sampling", _wide, seed_run, seed_judge),
+    Item("sampling.config", 1, "Sampling's get_config round-trips its seed: a layer made "
+         "from it draws what the original draws.", ("Sampling",), "sampling", _wide,
+         config_run, config_judge),
 ]

@@ -16,6 +16,7 @@ import threading
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_USER = "nobody"
 OUTPUT_TAIL_BYTES = 64 * 1024
 
@@ -39,21 +40,23 @@ def sandbox_user(name, python):
         entry = pwd.getpwnam(name)
     except KeyError:
         return None, f"there is no user {name!r} to run the submission as"
+    check = (f"import sys; sys.path.insert(0, {ROOT!r}); import keras_vae.graded.exports, "
+             "keras_vae.graded.runner")
     try:
-        probe = subprocess.run([python, "-c", "import keras_vae.graded.child"],
+        probe = subprocess.run([python, "-I", "-B", "-c", check],
                                user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
                                capture_output=True, cwd="/", timeout=60, env=_base_env("/"))
         usable = probe.returncode == 0
     except (OSError, subprocess.SubprocessError):
         usable = False
     if not usable:
-        return None, (f"user {name!r} cannot run {python} with keras_vae (file permissions), "
-                      f"so the submission ran as root")
+        return None, (f"user {name!r} cannot run {python} with keras_vae and TensorFlow "
+                      f"(file permissions)")
     return (entry.pw_uid, entry.pw_gid, name), None
 
 
 def _base_env(home):
-    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV")
+    keep = ("PATH", "LANG", "LC_ALL", "VIRTUAL_ENV")
     env = {key: os.environ[key] for key in keep if key in os.environ}
     return dict(env, HOME=home, TMPDIR=home, PYTHONDONTWRITEBYTECODE="1",
                 TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", MPLBACKEND="Agg",
@@ -77,9 +80,8 @@ def _limit_child(dropping_user):
 class Child:
     """A sandboxed child process, its drained output and its memory."""
 
-    def __init__(self, command, stdin_bytes, pass_fd, home, pythonpath, user):
+    def __init__(self, command, stdin_bytes, pass_fd, home, user):
         env = _base_env(home)
-        env["PYTHONPATH"] = os.pathsep.join(pythonpath)
         ids = {} if user is None else {"user": user[0], "group": user[1], "extra_groups": []}
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -1,20 +1,19 @@
-"""The sandboxed process that imports a submission and reports what its code computes.
+"""The sandboxed process that imports a submission and exports its graphs.
 
-Usage (by `keras_vae.grade` only): `python -m keras_vae.graded.child < request.json`
+Usage (by `keras_vae.grade` only): `python -I -B keras_vae/graded/exporter.py < request.json`
 
-It reads one request from stdin (the implementation's module name, the item ids, their inputs,
-a token and the channel's file descriptor), then sends one JSON line per event on the channel:
-`ready`, `imported` (or `import_error`), then `start` and `result` for every item. It sends
-observations only: numbers, arrays, and exception types and texts. Every verdict is reached in
-the grading process, which this process cannot reach.
+It reads one request from stdin: the implementation's module name, the folders to find it in,
+the exports to make (each with its configuration and seed), the folder to write them to, a
+token and the channel's file descriptor. It sends one JSON line per event on the channel:
+`ready`, `imported` (or `import_error`), then `start` and `result` for every export. A result
+carries only what `exports` says the submission's process can see of its objects; every
+number that is judged comes from the runner, which loads the graphs this process wrote.
 """
 
 import json
 import os
 import sys
 import traceback
-
-from keras_vae.graded import channel, rubric
 
 
 def submission_files(module):
@@ -47,18 +46,19 @@ def main():
     channel_file = os.fdopen(request["fd"], "w", buffering=1)
     token = request["token"]
 
+    from keras_vae.graded import channel
+
     def send(**message):
         channel_file.write(channel.encode(dict(message, token=token)))
         channel_file.flush()
 
-    import keras  # noqa: F401  (imported before the submission, whose import is timed alone)
+    import keras
 
+    from keras_vae.graded import exports
     from keras_vae.impl import load_impl
 
-    # The probes are bound before the submission is imported, so that replacing the rubric's
-    # entries afterwards changes nothing here.
-    probes = {item.id: item.probe for item in rubric.rubric()}
     send(event="ready")
+    sys.path[:0] = request["paths"]
     files = set()
     try:
         impl = load_impl(request["impl"])
@@ -67,18 +67,20 @@ def main():
         send(event="import_error", error=describe(error, files))
         return
     send(event="imported")
-    for item_id in request["items"]:
-        inputs = channel.from_data(request["inputs"][item_id])
-        send(event="start", id=item_id)
-        keras.utils.set_random_seed(request["seeds"][item_id])
+    for job in request["exports"]:
+        send(event="start", id=job["name"])
+        keras.utils.set_random_seed(job["seed"])
         try:
-            observed = channel.to_data(probes[item_id](impl, inputs))
+            archives, facts = exports.EXPORTS[job["name"]](impl, job["config"])
+            for name, archive in archives.items():
+                archive.write_out(os.path.join(request["out"], job["name"], name), verbose=False)
         except BaseException as error:  # noqa: B036
-            send(event="result", id=item_id, error=describe(error, files))
+            send(event="result", id=job["name"], error=describe(error, files))
         else:
-            send(event="result", id=item_id, observed=observed)
+            send(event="result", id=job["name"], observed=channel.to_data(facts))
     send(event="done")
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     main()

@@ -1,0 +1,62 @@
+"""The wording of feedback that is not a judge's own: errors raised by the submission's code
+while its graphs were built, and failures of the graphs in the runner."""
+
+import os
+import re
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+NOT_IMPLEMENTED = "not implemented yet (the stub still raises NotImplementedError)"
+HINTS = {"does not have a `call()` method": "a keras.Model subclass needs a call() method: "
+                                            "vae(x), fit and evaluate all use it."}
+LIBRARIES = {"keras": "Keras", "tensorflow_probability": "TensorFlow Probability",
+             "tensorflow": "TensorFlow", "numpy": "NumPy"}
+
+
+def core_text(text):
+    """An exception's text without terminal colours, blank lines or Keras' call wrapper."""
+    lines = [line.strip() for line in ANSI.sub("", str(text)).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].startswith("Exception encountered when calling"):
+        lines = lines[1:]
+    lines = [line for line in lines if not line.startswith(("Arguments received by", "•"))]
+    return " ".join(lines[:3])[:600]
+
+
+def _library(path):
+    for name, title in LIBRARIES.items():
+        if f"{os.sep}{name}{os.sep}" in path:
+            return title
+    return "Python"
+
+
+def error_message(error):
+    """Feedback for an exception the submission's code raised while its graphs were built.
+
+    Args:
+        error: dict with `type`, `message`, and where known `in_submission` (raised in the
+            submission's own code), `raised_at` (`file:line`) and `submission_frame`.
+    """
+    error = error if isinstance(error, dict) else {}
+    kind, text = str(error.get("type"))[:100], core_text(error.get("message", ""))
+    if kind == "NotImplementedError" and error.get("in_submission") is True:
+        return NOT_IMPLEMENTED
+    where = error.get("submission_frame")
+    where = str(where)[:300] if where else None
+    if error.get("in_submission") or not error.get("raised_at"):
+        message = f"{kind}: {text}" + (f" (your code, {where})" if where else "")
+    else:
+        place = f", called from your code at {where}" if where else ""
+        message = f"{_library(str(error['raised_at']))} raised {kind}{place}: {text}"
+    hint = next((hint for key, hint in HINTS.items() if key in text), None)
+    return message + (f"\nLikely mistake: {hint}" if hint else "")
+
+
+def run_error(error):
+    """Feedback for a failure of the exported graphs in the runner."""
+    error = error if isinstance(error, dict) else {}
+    text = core_text(error.get("message", ""))
+    if error.get("forbidden"):
+        return ("the exported graph was not run: it uses operations that reach outside the "
+                f"computation ({text}). Only math, array, neural-network, random and "
+                "variable operations may run; this is flagged for the instructor.")
+    return (f"running the graph exported from your code raised {str(error.get('type'))[:100]}: "
+            f"{text}")

@@ -1,0 +1,150 @@
+"""One grading: export the submission's graphs, run them, judge them.
+
+The grading process never imports the submission nor TensorFlow. Two sandboxed children do
+the work: the exporter (`exporter.py`) imports the submission and, told only each export's
+configuration, writes its graphs; once it and everything it started are gone, the runner
+(`runner.py`), which never imports submission code, checks the graphs against the allow-list,
+runs them on the graded inputs and reports observations, which this process judges. A child
+that hangs, crashes or runs out of memory costs only the export or item it was running; every
+item that did not finish scores 0 with the reason, so the maximum never changes.
+"""
+
+import os
+import tempfile
+import time
+
+from keras_vae.graded import channel, children, feedback, flags, rubric, sandbox, verdict
+from keras_vae.graded.report import explain_dependencies
+
+SEED_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading_seed")
+DEFAULTS = {"timeout": 60.0, "deadline": 900.0, "memory_limit": 2048}
+
+
+def grading_seed():
+    """The autograder's secret seed where its zip installed one, else the public seed."""
+    try:
+        with open(SEED_FILE) as file:
+            return int(file.read().strip()), "secret"
+    except (OSError, ValueError):
+        return rubric.PUBLIC_SEED, "public"
+
+
+def _fail_pending(rows, item_ids, message):
+    for item_id in item_ids:
+        if rows[item_id]["status"] == "not run":
+            rows[item_id].update(status="failed", message=message)
+
+
+class Grading:
+    """The rubric's rows for one submission, filled in by the two children."""
+
+    def __init__(self, impl, paths, seed, limits, user):
+        self.impl, self.paths, self.seed, self.limits, self.user = impl, paths, seed, limits, user
+        self.items = {item.id: item for item in rubric.rubric()}
+        self.rows = rubric.rows(self.items.values())
+        makers = rubric.configs()
+        self.configs = {name: makers[name](rubric.item_rng(seed, name))
+                        for name in dict.fromkeys(item.export for item in self.items.values())}
+        self.facts, self.outputs = {}, []
+
+    def using(self, export):
+        return [i for i, item in self.items.items() if item.export == export]
+
+    def export_all(self, home, out):
+        """Runs exporters until every export is written or has failed."""
+        pending = list(self.configs)
+        while pending and time.monotonic() < self.limits.deadline:
+            jobs = [{"name": name, "config": self.configs[name],
+                     "seed": rubric.export_seed(self.seed, name)} for name in pending]
+            outcome = children.run("exporter.py", {"impl": self.impl, "paths": self.paths,
+                                                   "exports": jobs, "out": out},
+                                   pending, self.user, home, self.limits)
+            self.outputs.append(outcome.output)
+            if outcome.import_error is not None:
+                text = feedback.error_message(outcome.import_error)
+                message = text if text == feedback.NOT_IMPLEMENTED else (
+                    f"could not import the implementation: {text}")
+                _fail_pending(self.rows, self.items, message)
+                return
+            for name, result in outcome.results.items():
+                if "error" in result:
+                    _fail_pending(self.rows, self.using(name),
+                                  feedback.error_message(result["error"]))
+                else:
+                    self.facts[name] = result.get("observed")
+            if outcome.current is not None:
+                _fail_pending(self.rows, self.using(outcome.current),
+                              f"building your graphs failed: {outcome.stopped}.")
+            elif outcome.stopped and not outcome.results:
+                _fail_pending(self.rows, self.items,
+                              f"the submission could not be imported: {outcome.stopped}.")
+                return
+            done = set(outcome.results) | {outcome.current}
+            pending = [name for name in pending if name not in done]
+
+    def run_all(self, home, out):
+        """Runs runners until every item whose export was written has its verdict."""
+        pending = [i for i, item in self.items.items()
+                   if item.export in self.facts and self.rows[i]["status"] == "not run"]
+        inputs = {i: rubric.inputs(self.items[i], self.configs[self.items[i].export], self.seed)
+                  for i in pending}
+        while pending and time.monotonic() < self.limits.deadline:
+            jobs = [{"id": i, "inputs": channel.to_data(inputs[i], keep_dtype=True)}
+                    for i in pending]
+            outcome = children.run("runner.py", {"folder": out, "items": jobs}, pending,
+                                   self.user, home, self.limits)
+            self.outputs.append(outcome.output)
+            for item_id, result in outcome.results.items():
+                facts = channel.from_data(self.facts.get(self.items[item_id].export))
+                message = verdict.judge(self.items[item_id], channel.roundtrip(
+                    inputs[item_id], keep_dtype=True), result, facts)
+                self.rows[item_id].update(status="passed" if message is None else "failed",
+                                          message=message or "")
+            if outcome.current is not None:
+                _fail_pending(self.rows, [outcome.current],
+                              f"running your graphs failed: {outcome.stopped}.")
+            elif outcome.stopped and not outcome.results:
+                break
+            done = set(outcome.results) | {outcome.current}
+            pending = [i for i in pending if i not in done]
+
+
+def grade(impl, paths, seed, seed_kind, limits, user, containment, files):
+    """Grades the module `impl` found in `paths`; returns `(rows, report)`.
+
+    Args:
+        seed: the seed of the graded inputs; `seed_kind` says which (`secret`, `public`,
+            `given`).
+        limits: `children.Limits`.
+        user: `(uid, gid, name)` to run the children as, or `None` for this process's user.
+        containment: the sentence for the instructor saying how the submission ran.
+        files: `{path: bytes}` of the submission's source, read before any of it ran.
+    """
+    report = {"impl": impl, "seed": seed_kind, "containment": containment,
+              "flags": flags.scan(files), "output_tail": ""}
+    grading = Grading(impl, paths, seed, limits, user)
+    if seed_kind == "secret" and user is None:
+        _fail_pending(grading.rows, grading.items, f"not graded: {containment}; with the secret "
+                      "seed the grader runs no submission code as its own user. Ask the "
+                      "instructor to check the autograder's set-up.")
+        report["containment"] = f"{containment}; nothing was run"
+        return list(grading.rows.values()), report
+    with tempfile.TemporaryDirectory(prefix="keras-vae-grade-") as work:
+        os.chmod(work, 0o711)
+        homes = {}
+        for name in ("exporter", "runner", "exports"):
+            homes[name] = os.path.join(work, name)
+            os.mkdir(homes[name], 0o700)
+            if user is not None:
+                os.chown(homes[name], user[0], user[1])
+        grading.export_all(homes["exporter"], homes["exports"])
+        sandbox.kill_descendants()
+        grading.run_all(homes["runner"], homes["exports"])
+        sandbox.kill_descendants()
+    overdue = time.monotonic() >= limits.deadline
+    _fail_pending(grading.rows, grading.items, "did not run: " + (
+        f"the grading deadline of {limits.deadline_seconds:g} s passed before this test ran."
+        if overdue else "the test process stopped before reaching this test."))
+    explain_dependencies(grading.rows, grading.items)
+    report["output_tail"] = "\n".join(grading.outputs)[-4000:]
+    return list(grading.rows.values()), report

@@ -1,0 +1,105 @@
+"""The runner's view of a submission's exported graphs: load, call, read and set variables.
+
+Everything here runs in the runner, which never imports the submission: the graphs are
+loaded with `tf.saved_model.load` only after `graphcheck.check` found nothing in them that
+reaches outside the computation. What a graph's variables are (their shapes and whether they
+train) is read from the SavedModel's own object graph, not from anything the submission's
+process reported.
+"""
+
+import os
+
+import numpy as np
+
+
+class ForbiddenGraph(Exception):
+    """A graph that uses ops outside the allow-list; the message lists them."""
+
+
+class Graphs:
+    """The archives of one export, loaded on first use.
+
+    Args:
+        folder: the export's folder, holding one SavedModel folder per archive name.
+    """
+
+    def __init__(self, folder):
+        self.folder = folder
+        self._loaded = {}
+
+    def path(self, name):
+        return os.path.join(self.folder, name)
+
+    def load(self, name):
+        """The archive `name`, checked and loaded; raises `ForbiddenGraph`."""
+        if name not in self._loaded:
+            import tensorflow as tf
+
+            from keras_vae.graded import graphcheck
+
+            problems = graphcheck.check(self.path(name))
+            if problems:
+                raise ForbiddenGraph("; ".join(problems))
+            self._loaded[name] = tf.saved_model.load(self.path(name))
+        return self._loaded[name]
+
+    def call(self, name, *arrays, endpoint="call"):
+        """Runs `endpoint` of archive `name` on `arrays`; returns NumPy values."""
+        import tensorflow as tf
+
+        function = getattr(self.load(name), endpoint)
+        return to_numpy(function(*[tf.constant(np.asarray(a, np.float32)) for a in arrays]))
+
+    def variables(self, name):
+        """The archive's weight variables, as listed by its export."""
+        return list(getattr(self.load(name), "weights", []))
+
+    def trainable_shapes(self, name):
+        """The shapes of the trainable float variables saved in the archive, read from its
+        object graph (each shape once)."""
+        self.load(name)
+        return sorted({shape for shape, trainable in saved_variables(self.path(name))
+                       if trainable})
+
+    def set_by_shape(self, name, values):
+        """Assigns `values` (`{shape: array}`) to the archive's trainable variables of those
+        shapes; every trainable variable must have a shape of its own.
+
+        Raises:
+            AssertionError: when a shape is missing or shared, or other variables train.
+        """
+        trainable = [v for v in self.variables(name) if v.trainable]
+        shapes = sorted(tuple(v.shape) for v in trainable)
+        saved = set(self.trainable_shapes(name))
+        assert shapes == sorted(values) and saved == set(values), (
+            f"the VAE's trainable variables: expected those of the encoder and decoder it was "
+            f"given, of shapes {sorted(values)}, received shapes {shapes}"
+            f"{'' if saved == set(shapes) else f' and others of shapes {sorted(saved - set(shapes))}'}"
+            ".\nLikely mistake: build_vae must join the encoder and decoder it is given, not "
+            "new ones.")
+        for variable in trainable:
+            variable.assign(np.asarray(values[tuple(variable.shape)], np.float32))
+
+
+def saved_variables(export_dir):
+    """`(shape, trainable)` of every float variable in the SavedModel's object graph."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    model = saved_model_pb2.SavedModel()
+    with open(os.path.join(export_dir, "saved_model.pb"), "rb") as file:
+        model.ParseFromString(file.read())
+    found = []
+    for node in model.meta_graphs[0].object_graph_def.nodes:
+        if node.WhichOneof("kind") == "variable" and node.variable.dtype in (1, 2, 19):
+            shape = tuple(int(d.size) for d in node.variable.shape.dim)
+            found.append((shape, node.variable.trainable))
+    return found
+
+
+def to_numpy(value):
+    """Tensors, nested in lists, tuples and dicts, as float64 NumPy arrays."""
+    if isinstance(value, dict):
+        return {str(k): to_numpy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_numpy(v) for v in value]
+    return np.asarray(value.numpy() if hasattr(value, "numpy") else value, np.float64)
