@@ -50,3 +50,10 @@ def test_malformed_data_is_refused(node):
     """Arrays whose size does not match, unknown dtypes or nodes, and deep nesting are refused."""
     with pytest.raises((channel.ChannelError, ValueError)):
         channel.from_data(json.loads(json.dumps(node)))
+
+
+def test_deeply_nested_lines_are_dropped_not_raised():
+    """A 200,000-deep JSON line carrying the real token is ignored, not a RecursionError."""
+    line = b'{"token": "t", "x": ' + b"[" * 200000 + b"]" * 200000 + b"}"
+    assert channel.decode(line, "t") is None
+    assert channel.decode(b"\xff\xfe not json", "t") is None

@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
                                   "tests/solutions/subclassed.py"])
 def test_honest_code_is_not_flagged(path):
     """The stubs and the correct solutions raise no flag."""
-    assert flags.scan([os.path.join(ROOT, path)]) == []
+    assert flags.scan(flags.read([os.path.join(ROOT, path)])) == []
 
 
 REACHING = ["forge_results_files", "patch_pytest_and_judges", "forge_channel", "exits_at_import",
@@ -25,7 +25,7 @@ REACHING = ["forge_results_files", "patch_pytest_and_judges", "forge_channel", "
 def test_every_adversary_that_reaches_for_the_grader_is_flagged(name):
     """Adversaries that touch the grader, its files, /proc, exits or processes are flagged
     (the ones that only print, sleep or allocate are stopped, not flagged)."""
-    assert flags.scan([os.path.join(ROOT, "tests", "adversarial", f"{name}.py")])
+    assert flags.scan(flags.read([os.path.join(ROOT, "tests", "adversarial", f"{name}.py")]))
 
 
 def test_the_list_of_reaching_adversaries_is_complete():
@@ -41,7 +41,7 @@ def test_flags_name_the_line_and_the_reason(tmp_path):
     source = tmp_path / "submission.py"
     source.write_text("import keras\nimport _pytest.python\nimport sys\nx = sys.argv\n"
                       "open('/proc/1/cmdline')\nopen('out.txt', 'w')\nraise SystemExit(0)\n")
-    found = flags.scan([str(source)])
+    found = flags.scan(flags.read([str(source)]))
     assert found == [f"{source}:2: imports pytest internals", f"{source}:4: reads the command line",
                      f"{source}:5: names the grader's files or /proc",
                      f"{source}:6: opens a file for writing", f"{source}:7: raises SystemExit"]
@@ -51,4 +51,30 @@ def test_unparsable_code_is_reported_not_raised(tmp_path):
     """A file that is not Python is reported as a flag; the scan does not fail."""
     source = tmp_path / "broken.py"
     source.write_text("def (:\n")
-    assert flags.scan([str(source)]) == [f"{source}: could not be read as Python (SyntaxError)"]
+    assert flags.scan(flags.read([str(source)])) == [
+        f"{source}: could not be read as Python (SyntaxError)"]
+
+
+@pytest.mark.parametrize("text, error", [
+    ("x = " + " + ".join(["1"] * 5000) + "\n", None),
+    ("x = " + "(" * 200 + "1" + ")" * 200 + "\n", "SyntaxError"),
+    ("x = " + "[" * 100000 + "\n", "SyntaxError"),
+])
+def test_deep_or_huge_expressions_never_raise(tmp_path, text, error):
+    """A 5,000-term expression, deep nesting and unclosed brackets are scanned or reported."""
+    source = tmp_path / "deep.py"
+    source.write_text(text)
+    found = flags.scan(flags.read([str(source)]))
+    assert all(isinstance(flag, str) for flag in found), found
+    if error is None:
+        assert not found or "could not be read" in found[0], found
+
+
+def test_binary_and_oversized_files_are_reported(tmp_path):
+    """Bytes that are not UTF-8 are scanned without failing; megabytes are reported unscanned."""
+    binary, big = tmp_path / "binary.py", tmp_path / "big.py"
+    binary.write_bytes(b"\xff\xfe\x00import os\n")
+    big.write_text("x = 1\n" * (flags.MAX_SCANNED_BYTES // 6 + 10))
+    found = flags.scan(flags.read([str(binary), str(big)]))
+    assert any(str(binary) in flag for flag in found), found
+    assert f"{big}: more than 2 MB, not scanned" in found, found

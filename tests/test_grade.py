@@ -5,11 +5,14 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from keras_vae import grade
 from keras_vae.graded import rubric
-from keras_vae.graded.report import NOT_IMPLEMENTED, explain_dependencies
+from keras_vae.graded import feedback
+from keras_vae.graded.feedback import NOT_IMPLEMENTED
+from keras_vae.graded.report import explain_dependencies
 from tests.grading import max_score, run_grader, scored
 
 
@@ -27,8 +30,8 @@ def test_rubric_ids_are_unique_points_positive_and_uses_known_names():
 def test_grading_process_never_imports_tensorflow():
     """The grading process makes inputs and judges without TensorFlow (or the submission)."""
     code = ("import sys, keras_vae.grade\n"
-            "from keras_vae.graded import rubric\n"
-            "run = keras_vae.grade.Run('assignments', 0, 1, 1, 1, None)\n"
+            "from keras_vae.graded import grading\n"
+            "run = grading.Grading('assignments', [], 0, None, None)\n"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
             "assert 'assignments' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
@@ -37,9 +40,10 @@ def test_grading_process_never_imports_tensorflow():
 def test_graded_inputs_depend_on_the_seed_and_repeat_for_the_same_seed():
     """The same seed gives the same inputs; another seed gives other inputs and shapes."""
     item = next(i for i in rubric.rubric() if i.id == "bernoulli.sum_over_pixels")
-    first, again = (item.make_inputs(rubric.item_rng(5, item.id)) for _ in range(2))
-    other = item.make_inputs(rubric.item_rng(6, item.id))
-    assert all((first[k] == again[k]).all() for k in first)
+    make_config = rubric.configs()[item.export]
+    first, again, other = (rubric.inputs(item, make_config(rubric.item_rng(seed, item.export)),
+                                         seed) for seed in (5, 5, 6))
+    assert all(np.array_equal(first[k], again[k]) for k in first)
     assert first["x"].shape != other["x"].shape or not (first["x"] == other["x"]).all()
     assert first["x"].shape[1] != 784
 
@@ -50,8 +54,8 @@ def test_not_implemented_only_when_the_students_own_code_raises():
     keras_error = {"type": "NotImplementedError", "in_submission": False,
                    "message": "Model VAE does not have a `call()` method implemented.",
                    "raised_at": "/x/site-packages/keras/src/models/model.py:10"}
-    assert grade.error_message(own) == NOT_IMPLEMENTED
-    message = grade.error_message(keras_error)
+    assert feedback.error_message(own) == NOT_IMPLEMENTED
+    message = feedback.error_message(keras_error)
     assert message.startswith("Keras raised NotImplementedError") and "call()" in message
     assert "not implemented yet" not in message
 
@@ -165,7 +169,7 @@ def test_a_sandboxed_child_cannot_write_the_graders_files_or_signal_it(tmp_path)
     script = (f"id -u; touch {results}/results.json && echo wrote; "
               f"kill -9 {os.getpid()} && echo killed; echo done")
     read_fd, write_fd = os.pipe()
-    child = sandbox.Child(["/bin/sh", "-c", script], b"", write_fd, str(home), [],
+    child = sandbox.Child(["/bin/sh", "-c", script], b"", write_fd, str(home),
                           (user.pw_uid, user.pw_gid, user.pw_name))
     os.close(write_fd)
     child.process.wait(timeout=30)
