@@ -38,7 +38,10 @@ class Sampling(keras.layers.Layer):
     """Draws `z ~ N(z_mean, diag(exp(z_log_var)))` with the reparameterization trick.
 
     Fresh noise `epsilon ~ N(0, I)` is drawn on every call, in training and inference alike,
-    from the layer's own `keras.random.SeedGenerator`.
+    from the layer's own `keras.random.SeedGenerator`. Two layers made with the same integer
+    `seed` draw the same noise call for call, layers with different seeds draw different
+    noise, and `Sampling.from_config(layer.get_config())` draws what `layer` draws. Gradients
+    reach both inputs: `dz / dz_mean = 1` and `dz / dz_log_var = 0.5 * (z - z_mean)`.
 
     Args:
         seed: integer or `None`, the seed of the layer's random stream.
@@ -93,7 +96,8 @@ def bernoulli_nll(x, probs):
 
     summed over every non-batch axis: binary cross-entropy summed over pixels (Keras'
     `binary_crossentropy` averages over the last axis instead). Probabilities of exactly 0 or 1
-    must give a finite result.
+    must give a finite result near the exact one: under 1e-4 nats per pixel where
+    `probs == x`, and over 5 nats per pixel where `probs == 1 - x`.
 
     Args:
         x: tensor of shape `(batch_size, ...)` with values in [0, 1], the data.
@@ -132,7 +136,8 @@ class KLDivergenceLayer(keras.layers.Layer):
 
     Adds `beta * mean(kl_divergence(z_mean, z_log_var))`: the batch mean, so that the added
     loss does not grow with the batch size (Keras 3 sums the entries of a non-scalar added
-    loss).
+    loss). With `beta > 0` the added loss is 0 where `z_mean` and `z_log_var` are all 0 (q
+    equals the prior) and positive elsewhere.
 
     Args:
         beta: non-negative float, the weight of the KL term (1 gives the ELBO).
@@ -159,10 +164,14 @@ class KLDivergenceLayer(keras.layers.Layer):
 def build_encoder(input_shape, latent_dim, hidden_units=(512,)):
     """Builds the inference network `x -> [z_mean, z_log_var]` of `q(z|x)`.
 
+    Its weights are those of the hidden layers and of the two heads on the last of them, and
+    each takes part in the outputs.
+
     Args:
         input_shape: tuple, the shape of one example, such as `(784,)` or `(28, 28, 1)`.
         latent_dim: positive integer, the number of latent dimensions.
-        hidden_units: sequence of positive integers, the sizes of the dense hidden layers.
+        hidden_units: sequence of positive integers, the sizes of the dense hidden layers
+            (applied in this order from `x`).
 
     Returns:
         `keras.Model` named `"encoder"` (functional or subclassed) with outputs
@@ -176,13 +185,17 @@ def build_encoder(input_shape, latent_dim, hidden_units=(512,)):
 def build_decoder(latent_dim, output_shape, hidden_units=(512,), likelihood="bernoulli"):
     """Builds the generative network mapping `z` to the parameters of `p(x|z)`.
 
+    Its weights are those of the hidden layers and of the output layer on the last of them, and
+    each takes part in the output.
+
     Args:
         latent_dim: positive integer, the number of latent dimensions.
         output_shape: tuple, the shape of one example, such as `(784,)` or `(28, 28, 1)`.
         hidden_units: sequence of positive integers, the sizes of the dense hidden layers
             (applied in this order from `z`).
-        likelihood: `"bernoulli"` (sigmoid outputs: probabilities in [0, 1]) or `"gaussian"`
-            (the means: linear outputs, or squashed into the data's range).
+        likelihood: `"bernoulli"` (sigmoid outputs: probabilities in [0, 1] that come near
+            both 0 and 1 as the weights are scaled up) or `"gaussian"` (the means: linear
+            outputs, or squashed into the data's range).
 
     Returns:
         `keras.Model` named `"decoder"` (functional or subclassed) mapping
@@ -197,23 +210,31 @@ def build_vae(encoder, decoder, likelihood="bernoulli", sigma=1.0, beta=1.0, lea
 
     `vae(x)` encodes `x`, adds the KL term with `KLDivergenceLayer`, samples `z` with
     `Sampling` and returns the decoder's reconstruction. `vae.fit(x, x)` minimizes the
-    negative ELBO per example, averaged over the batch:
+    negative ELBO per example, averaged over the batch, and `vae.evaluate(x, x)` reports it as
+    `loss`:
 
         loss = mean(nll(x, reconstruction)) + beta * mean(kl_divergence(z_mean, z_log_var))
 
-    with the reconstruction term passed as `compile(loss=...)`.
+    where `nll` is `bernoulli_nll` for `likelihood="bernoulli"` and `gaussian_nll` with `sigma`
+    for `likelihood="gaussian"`, with the reconstruction term passed as `compile(loss=...)`.
+    The VAE's trainable weights are exactly the encoder's and the decoder's: it adds none.
 
     Args:
-        encoder: model `x -> [z_mean, z_log_var]`, as from `build_encoder`.
-        decoder: model `z -> reconstruction`, as from `build_decoder`.
+        encoder: model `x -> [z_mean, z_log_var]`, as from `build_encoder`, or any functional
+            `keras.Model` of that form, whatever its layers' names.
+        decoder: model `z -> reconstruction`, as from `build_decoder`, or any functional
+            `keras.Model` of that form.
         likelihood: `"bernoulli"` or `"gaussian"`; must match the decoder's output.
         sigma: positive float, the Gaussian decoder's fixed standard deviation.
         beta: non-negative float, the weight of the KL term.
-        learning_rate: positive float, Adam's learning rate.
+        learning_rate: positive float, the optimizer's learning rate: from the same weights,
+            the first training step moves them in proportion to it (the reference uses Adam;
+            any optimizer given `learning_rate` does this).
 
     Returns:
         A compiled `keras.Model` named `"vae"` (functional or subclassed with a `call`), with
-        the attributes `encoder` and `decoder`; `vae(x)` returns the reconstruction.
+        the attributes `encoder` and `decoder` (the models passed in); `vae(x)` returns the
+        reconstruction.
     """
     # Pitfall: decode the sampled z, not z_mean; set vae.encoder and vae.decoder; the loss
     # function is (x, reconstruction) -> per-example nll, using likelihood and sigma.

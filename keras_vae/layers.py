@@ -55,7 +55,10 @@ class Sampling(keras.layers.Layer):
     """Draws `z ~ N(z_mean, diag(exp(z_log_var)))` with the reparameterization trick.
 
     Fresh noise `epsilon ~ N(0, I)` is drawn on every call, in training and inference alike,
-    from the layer's own `keras.random.SeedGenerator`.
+    from the layer's own `keras.random.SeedGenerator`. Two layers made with the same integer
+    `seed` draw the same noise call for call, layers with different seeds draw different
+    noise, and `Sampling.from_config(layer.get_config())` draws what `layer` draws. Gradients
+    reach both inputs: `dz / dz_mean = 1` and `dz / dz_log_var = 0.5 * (z - z_mean)`.
 
     Under a `tf.distribute` strategy with several replicas, every replica starts from the
     same generator state; each folds its replica id into the drawn seed
@@ -106,7 +109,9 @@ class KLDivergenceLayer(keras.layers.Layer):
 
     Adds `beta * mean(kl_divergence(z_mean, z_log_var))`: the batch mean, so that the added
     loss does not grow with the batch size (Keras 3 sums the entries of a non-scalar added
-    loss). Also reports the unweighted mean KL as the metric `kl_loss`.
+    loss). With `beta > 0` the added loss is 0 where `z_mean` and `z_log_var` are all 0 (q
+    equals the prior) and positive elsewhere. Also reports the unweighted mean KL as the
+    metric `kl_loss`.
 
     `beta` lives in a non-trainable variable, so a callback can anneal it during training.
     Under a mixed precision policy `kl_divergence` computes in float32, so the added loss is

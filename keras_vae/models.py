@@ -24,13 +24,17 @@ def build_encoder(
 ):
     """Builds the inference network `x -> [z_mean, z_log_var]` of `q(z|x)`.
 
+    With `architecture="mlp"` its weights are those of the hidden layers and of the two heads
+    on the last of them, and each takes part in the outputs.
+
     Under a mixed precision policy the two heads compute in float32 (`exp(z_log_var)` overflows
     float16).
 
     Args:
         input_shape: tuple, the shape of one example, such as `(784,)` or `(28, 28, 1)`.
         latent_dim: positive integer, the number of latent dimensions.
-        hidden_units: sequence of positive integers, the sizes of the dense hidden layers.
+        hidden_units: sequence of positive integers, the sizes of the dense hidden layers
+            (applied in this order from `x`).
         architecture: `"mlp"` (dense layers) or `"conv"` (two strided convolutions before the
             dense layers; needs `(height, width, channels)` with sides divisible by 4).
         activation: activation of the hidden layers.
@@ -74,6 +78,9 @@ def build_decoder(
 ):
     """Builds the generative network mapping `z` to the parameters of `p(x|z)`.
 
+    With `architecture="mlp"` its weights are those of the hidden layers and of the output
+    layer on the last of them, and each takes part in the output.
+
     Under a mixed precision policy the last layer computes its pre-activations in float16 and a
     separate float32 activation follows, so the probabilities or means come out in float32.
 
@@ -82,8 +89,9 @@ def build_decoder(
         output_shape: tuple, the shape of one example, such as `(784,)` or `(28, 28, 1)`.
         hidden_units: sequence of positive integers, the sizes of the dense hidden layers
             (applied in this order from `z`).
-        likelihood: `"bernoulli"` (sigmoid outputs: probabilities in [0, 1]) or `"gaussian"`
-            (the means: linear outputs, or squashed into the data's range).
+        likelihood: `"bernoulli"` (sigmoid outputs: probabilities in [0, 1] that come near
+            both 0 and 1 as the weights are scaled up) or `"gaussian"` (the means: linear
+            outputs, or squashed into the data's range).
         architecture: `"mlp"` or `"conv"` (dense layers, then two strided transposed
             convolutions back to `output_shape`).
         activation: activation of the hidden layers.
@@ -221,23 +229,31 @@ def build_vae(
 
     `vae(x)` encodes `x`, adds the KL term with `KLDivergenceLayer`, samples `z` with
     `Sampling` and returns the decoder's reconstruction. `vae.fit(x, x)` minimizes the
-    negative ELBO per example, averaged over the batch:
+    negative ELBO per example, averaged over the batch, and `vae.evaluate(x, x)` reports it as
+    `loss`:
 
         loss = mean(nll(x, reconstruction)) + beta * mean(kl_divergence(z_mean, z_log_var))
 
-    with the reconstruction term from `compile(loss=ReconstructionLoss(...))`. `fit` and
-    `evaluate` report `loss`, `reconstruction_loss` and `kl_loss` in nats per example.
+    where `nll` is `bernoulli_nll` for `likelihood="bernoulli"` and `gaussian_nll` with `sigma`
+    for `likelihood="gaussian"`, with the reconstruction term from
+    `compile(loss=ReconstructionLoss(...))`. The VAE's trainable weights are exactly the
+    encoder's and the decoder's: it adds none. `fit` and `evaluate` also report
+    `reconstruction_loss` and `kl_loss`, like `loss` in nats per example.
 
     Build the encoder, the decoder and the VAE inside `strategy.scope()` to train on several
     devices (`keras_vae.distribute`); the batch size given to `fit` is then the global one.
 
     Args:
-        encoder: model `x -> [z_mean, z_log_var]`, as from `build_encoder`.
-        decoder: model `z -> reconstruction`, as from `build_decoder`.
+        encoder: model `x -> [z_mean, z_log_var]`, as from `build_encoder`, or any functional
+            `keras.Model` of that form, whatever its layers' names.
+        decoder: model `z -> reconstruction`, as from `build_decoder`, or any functional
+            `keras.Model` of that form.
         likelihood: `"bernoulli"` or `"gaussian"`; must match the decoder's output.
         sigma: positive float, the Gaussian decoder's fixed standard deviation.
         beta: non-negative float, the weight of the KL term.
-        learning_rate: positive float, Adam's learning rate.
+        learning_rate: positive float, the optimizer's learning rate: from the same weights,
+            the first training step moves them in proportion to it (the reference uses Adam;
+            any optimizer given `learning_rate` does this).
         seed: integer or `None`, the seed of the `Sampling` layer.
         jit_compile: passed to `compile`; `"auto"` compiles the training step with XLA except
             for convolutional models on a machine without a GPU, where XLA measured slower
@@ -251,7 +267,8 @@ def build_vae(
 
     Returns:
         A compiled `keras.Model` named `"vae"` (functional or subclassed with a `call`), with
-        the attributes `encoder` and `decoder`; `vae(x)` returns the reconstruction.
+        the attributes `encoder` and `decoder` (the models passed in); `vae(x)` returns the
+        reconstruction.
 
     Raises:
         ValueError: for an invalid argument or an encoder and decoder that do not fit together.

@@ -58,7 +58,8 @@ class Grading:
                      "seed": rubric.export_seed(self.seed, name)} for name in pending]
             outcome = children.run("exporter.py", {"impl": self.impl, "paths": self.paths,
                                                    "exports": jobs, "out": out},
-                                   pending, self.user, home, self.limits)
+                                   pending, self.user, home, self.limits,
+                                   {name: len(self.using(name)) for name in pending})
             self.outputs.append(outcome.output)
             if outcome.import_error is not None:
                 text = feedback.error_message(outcome.import_error)
