@@ -78,3 +78,13 @@ def test_binary_and_oversized_files_are_reported(tmp_path):
     found = flags.scan(flags.read([str(binary), str(big)]))
     assert any(str(binary) in flag for flag in found), found
     assert f"{big}: more than 2 MB, not scanned" in found, found
+
+
+def test_code_hidden_by_a_coding_declaration_is_flagged(tmp_path):
+    """A `# coding: utf-7` file is read as Python reads it: its hidden code and the declaration
+    are both flagged."""
+    source = tmp_path / "hidden.py"
+    source.write_bytes(b"# coding: utf-7\n# +AAo-import gc+AAo-\nx = 1\n")
+    found = flags.scan(flags.read([str(source)]))
+    assert f"{source}:1: declares the source encoding 'utf-7', which can hide code" in found, found
+    assert any("inspects live objects" in flag for flag in found), found

@@ -82,8 +82,7 @@ def kl_divergence(impl, config):
 
 def bernoulli_nll(impl, config):
     flat, image = [(config["num_pixels"],)] * 2, [tuple(config["image_shape"])] * 2
-    endpoints = {"flat": (impl.bernoulli_nll, flat), "image": (impl.bernoulli_nll, image),
-                 "bounds": (impl.bernoulli_nll, [(4,)] * 2)}
+    endpoints = {"flat": (impl.bernoulli_nll, flat), "image": (impl.bernoulli_nll, image)}
     return {"functions": _archive([], endpoints)}, {}
 
 

@@ -9,6 +9,7 @@ usual scientific imports are never flagged.
 """
 
 import ast
+import re
 
 MODULES = {
     "keras_vae.graded": "imports the grading package", "keras_vae.grade": "imports the grader",
@@ -80,6 +81,7 @@ def _flags_in(tree):
 
 
 MAX_SCANNED_BYTES = 2 * 2**20
+CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 
 
 def read(paths):
@@ -105,8 +107,13 @@ def scan(files):
         if len(data) > MAX_SCANNED_BYTES:
             flags.append(f"{path}: more than {MAX_SCANNED_BYTES // 2**20} MB, not scanned")
             continue
+        declared = CODING.search(b"\n".join(data.splitlines()[:2]))
+        if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+            flags.append(f"{path}:1: declares the source encoding "
+                         f"{declared.group(1).decode(errors='replace')!r}, which can hide code")
         try:
-            tree = ast.parse(data.decode("utf-8", errors="replace"), filename=path)
+            # The bytes, not a decoded text: Python reads a coding declaration, and so must this.
+            tree = ast.parse(data, filename=path)
             found = sorted(set(_flags_in(tree)))
         except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
             flags.append(f"{path}: could not be read as Python ({type(error).__name__})")

@@ -43,7 +43,7 @@ class Grading:
         self.items = {item.id: item for item in rubric.rubric()}
         self.rows = rubric.rows(self.items.values())
         makers = rubric.configs()
-        self.configs = {name: makers[name](rubric.item_rng(seed, name))
+        self.configs = {name: makers[name](rubric.config_rng(seed, name))
                         for name in dict.fromkeys(item.export for item in self.items.values())}
         self.facts, self.outputs = {}, []
 
@@ -72,7 +72,11 @@ class Grading:
                     _fail_pending(self.rows, self.using(name),
                                   feedback.error_message(result["error"]))
                 else:
-                    self.facts[name] = result.get("observed")
+                    try:
+                        facts = channel.from_data(result.get("observed"))
+                    except Exception:  # noqa: BLE001  (malformed facts are no facts)
+                        facts = {}
+                    self.facts[name] = facts if isinstance(facts, dict) else {}
             if outcome.current is not None:
                 _fail_pending(self.rows, self.using(outcome.current),
                               f"building your graphs failed: {outcome.stopped}.")
@@ -96,9 +100,8 @@ class Grading:
                                    self.user, home, self.limits)
             self.outputs.append(outcome.output)
             for item_id, result in outcome.results.items():
-                facts = channel.from_data(self.facts.get(self.items[item_id].export))
                 message = verdict.judge(self.items[item_id], channel.roundtrip(
-                    inputs[item_id], keep_dtype=True), result, facts)
+                    inputs[item_id], keep_dtype=True), result, self.facts[self.items[item_id].export])
                 self.rows[item_id].update(status="passed" if message is None else "failed",
                                           message=message or "")
             if outcome.current is not None:

@@ -16,6 +16,10 @@ class ForbiddenGraph(Exception):
     """A graph that uses ops outside the allow-list; the message lists them."""
 
 
+class MissingGraph(Exception):
+    """An archive the export was to write and did not."""
+
+
 class Graphs:
     """The archives of one export, loaded on first use.
 
@@ -37,6 +41,8 @@ class Graphs:
 
             from keras_vae.graded import graphcheck
 
+            if not os.path.isfile(os.path.join(self.path(name), "saved_model.pb")):
+                raise MissingGraph(f"the export wrote no graph {name!r}")
             problems = graphcheck.check(self.path(name))
             if problems:
                 raise ForbiddenGraph("; ".join(problems))

@@ -36,7 +36,7 @@ def export(name, impl, seed):
 
         from keras_vae.graded import exports
 
-        config = rubric.configs()[name](rubric.item_rng(seed, name))
+        config = rubric.configs()[name](rubric.config_rng(seed, name))
         keras.utils.set_random_seed(rubric.export_seed(seed, name))
         archives, facts = exports.EXPORTS[name](impl, config)
         folder = tempfile.TemporaryDirectory(prefix="keras-vae-export-")

@@ -117,11 +117,13 @@ def _expect_model(facts, what):
 
 
 def encoder_outputs_run(graphs, inputs):
-    return {"outputs": graphs.call("main", inputs["x"][:3])}
+    return {"outputs": graphs.call("main", inputs["x"][:3]),
+            "network": _network(graphs, "main", inputs["x"][:8])}
 
 
 def encoder_outputs_judge(inputs, observed):
     _expect_model(observed["facts"], "build_encoder")
+    _expect_network(observed["network"], "build_encoder", inputs["num_pixels"])
     z_mean, z_log_var = expect_pair(observed["outputs"], "encoder(x)")
     expected = (3, inputs["latent_dims"][1])
     expect_shape(z_mean, expected, "z_mean")
@@ -133,11 +135,16 @@ def encoder_outputs_judge(inputs, observed):
 
 
 def encoder_latent_run(graphs, inputs):
-    return {name: graphs.call(name, inputs["x"][:2]) for name in ("latent_one", "latent_d")}
+    observed = {name: graphs.call(name, inputs["x"][:2]) for name in ("latent_one", "latent_d")}
+    observed["network"] = {name: _network(graphs, name, inputs["x"][:8])
+                           for name in ("latent_one", "latent_d")}
+    return observed
 
 
 def encoder_latent_judge(inputs, observed):
     for name, latent_dim in zip(("latent_one", "latent_d"), inputs["latent_dims"]):
+        _expect_network(observed["network"][name], f"build_encoder with latent_dim="
+                        f"{latent_dim}", inputs["num_pixels"])
         z_mean, z_log_var = expect_pair(observed[name], "encoder(x)")
         expect_shape(z_mean, (2, latent_dim), f"z_mean with latent_dim={latent_dim}")
         expect_shape(z_log_var, (2, latent_dim), f"z_log_var with latent_dim={latent_dim}")
@@ -153,6 +160,42 @@ def _gradients_reach(graphs, name, x):
         total = tf.add_n([tf.reduce_sum(o * o) for o in tf.nest.flatten(outputs)])
     gradients = tape.gradient(total, variables)
     return [g is not None and bool(tf.reduce_any(g != 0)) for g in gradients]
+
+
+def _network(graphs, name, x):
+    """What runs tell of the archive's network: its weights, whether each takes part in the
+    output, and whether the output follows the input (rows reversed in, rows reversed out)."""
+    forward, backward = graphs.call(name, x), graphs.call(name, x[::-1])
+    return {"shapes": [list(shape) for shape in graphs.trainable_shapes(name)],
+            "listed": [list(v.shape) for v in graphs.variables(name) if v.trainable],
+            "reached": _gradients_reach(graphs, name, x), "forward": forward,
+            "backward": backward}
+
+
+def _expect_network(network, what, width=None):
+    """Asserts the model computes its outputs from its input with weights that all take part;
+    `width`: the input width a first Dense kernel must take, for flat inputs."""
+    listed = network["listed"]
+    unlisted = {tuple(s) for s in network["shapes"]} - {tuple(s) for s in listed}
+    assert listed and not unlisted and all(network["reached"]), (
+        f"{what}: expected a network whose every weight takes part in its output, received "
+        f"{len(listed)} weights{', some unused' if listed else ''}.\nLikely mistake: outputs "
+        "computed without the model's layers, or layers built but not used.")
+    assert width is None or any(len(s) == 2 and s[0] == width for s in listed), (
+        f"{what}: expected a Dense layer on the {width} input features, received weights of "
+        f"shapes {[tuple(s) for s in listed]}.")
+    forward = [np.asarray(o, np.float64) for o in (
+        network["forward"] if isinstance(network["forward"], list) else [network["forward"]])]
+    backward = [np.asarray(o, np.float64) for o in (
+        network["backward"] if isinstance(network["backward"], list) else [network["backward"]])]
+    follows = all(f.shape == b.shape and np.allclose(f[::-1], b, rtol=1e-4, atol=1e-5)
+                  for f, b in zip(forward, backward))
+    varies = any(f.ndim and len(f) > 1 and np.ptp(f.reshape(len(f), -1), axis=0).max() > 1e-6
+                 for f in forward)
+    assert follows and varies, (
+        f"{what}: expected outputs computed from each example's input (the same rows in reverse "
+        "order give the same outputs in reverse order, and different inputs differ), received "
+        "outputs that do not follow the input.\nLikely mistake: outputs that ignore x.")
 
 
 def hidden_run(graphs, inputs, x):
@@ -213,10 +256,12 @@ def _heads(kernels, width, total):
 
 
 def encoder_signed_run(graphs, inputs):
-    return {"outputs": graphs.call("main", inputs["x"] * 4.0)}
+    return {"outputs": graphs.call("main", inputs["x"] * 4.0),
+            "network": _network(graphs, "main", inputs["x"][:8])}
 
 
 def encoder_signed_judge(inputs, observed):
+    _expect_network(observed["network"], "build_encoder", inputs["num_pixels"])
     _, z_log_var = expect_pair(observed["outputs"], "encoder(x)")
     z_log_var = array(z_log_var, "z_log_var")
     assert z_log_var.size and np.min(z_log_var) < 0 < np.max(z_log_var), (
@@ -246,10 +291,13 @@ def encoder_unbounded_judge(inputs, observed):
 
 def encoder_image_run(graphs, inputs):
     shape = tuple(inputs["image_shape"])
-    return {"outputs": graphs.call("image", np.zeros((2,) + shape, np.float32))}
+    images = np.random.default_rng(0).uniform(size=(8,) + shape).astype(np.float32)
+    return {"outputs": graphs.call("image", np.zeros((2,) + shape, np.float32)),
+            "network": _network(graphs, "image", images)}
 
 
 def encoder_image_judge(inputs, observed):
+    _expect_network(observed["network"], "build_encoder for images")
     z_mean, z_log_var = expect_pair(observed["outputs"], "encoder(images)")
     d = inputs["latent_dims"][1]
     what = f"for images of shape {tuple(inputs['image_shape'])}"
@@ -262,25 +310,30 @@ def decoder_inputs(rng, config):
 
 
 def decoder_flat_run(graphs, inputs):
-    return {"output": graphs.call("flat", inputs["z"][:3])}
+    return {"output": graphs.call("flat", inputs["z"][:3]),
+            "network": _network(graphs, "flat", inputs["z"][:8])}
 
 
 def decoder_flat_judge(inputs, observed):
     _expect_model(observed["facts"], "build_decoder")
+    _expect_network(observed["network"], "build_decoder", inputs["latent_dim"])
     expect_shape(observed["output"], (3, inputs["num_pixels"]), "decoder output")
 
 
 def decoder_image_run(graphs, inputs):
-    return {"output": graphs.call("image", inputs["z"][:3])}
+    return {"output": graphs.call("image", inputs["z"][:3]),
+            "network": _network(graphs, "image", inputs["z"][:8])}
 
 
 def decoder_image_judge(inputs, observed):
+    _expect_network(observed["network"], "build_decoder for an image shape", inputs["latent_dim"])
     expect_shape(observed["output"], (3,) + tuple(inputs["image_shape"]),
                  "decoder output for an image shape")
 
 
 def decoder_range_run(graphs, inputs):
-    far = {"far": graphs.call("range", 15.0 * inputs["z"])}
+    far = {"far": graphs.call("range", 15.0 * inputs["z"]),
+           "network": _network(graphs, "range", inputs["z"][:8])}
     for variable in graphs.variables("range"):
         if variable.trainable:
             variable.assign(variable * 30.0)
@@ -289,6 +342,7 @@ def decoder_range_run(graphs, inputs):
 
 
 def decoder_range_judge(inputs, observed):
+    _expect_network(observed["network"], "build_decoder", inputs["latent_dim"])
     for key, what in (("far", "far-out z"), ("scaled", "every weight scaled by 30")):
         probs = array(observed[key], "decoder output")
         assert probs.size and probs.min() >= 0.0 and probs.max() <= 1.0, (
@@ -481,12 +535,19 @@ def fit_run(graphs, inputs):
     with np.load(embedded_sample_path()) as data:
         x = data["x_train"][inputs["rows"]].reshape(-1, 784)
     x = (x > 127).astype(np.float32)
-    before = _elbo(graphs, x)
+    # The negative ELBO is measured on a fresh copy of the model that receives the trained
+    # weights only, so a model whose outputs follow a counter of its steps gains nothing.
+    fresh = type(graphs)(graphs.folder)
+    before = _elbo(fresh, x)
     order = np.random.default_rng(inputs["order"])
     for _ in range(3):
         for batch in np.array_split(order.permutation(len(x)), len(x) // 50):
             graphs.call("vae", x[batch], x[batch], endpoint="train_step")
-    return {"before": before, "after": _elbo(graphs, x)}
+    trained = [v for v in graphs.variables("vae") if v.trainable]
+    copies = [v for v in fresh.variables("vae") if v.trainable]
+    for variable, copy in zip(trained, copies):
+        copy.assign(variable)
+    return {"before": before, "after": _elbo(fresh, x)}
 
 
 def _elbo(graphs, x):

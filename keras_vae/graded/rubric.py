@@ -8,7 +8,8 @@ points and the maximum live here and in the three `*_items.py` modules, nowhere 
 """
 
 import dataclasses
-import zlib
+import hashlib
+import hmac
 from typing import Callable
 
 import numpy as np
@@ -46,15 +47,28 @@ class Item:
     judge: Callable
 
 
-def item_rng(seed, name):
-    """The random generator of one item's inputs, or one export's configuration; adding an
-    item leaves the others unchanged."""
-    return np.random.default_rng([int(seed), zlib.crc32(name.encode())])
+def _derived(seed, label):
+    """An integer derived from the grading seed by HMAC-SHA256: one-way, so what the
+    submission's process is told (its exports' configurations and seeds) reveals neither the
+    seed nor the graded inputs."""
+    digest = hmac.new(str(int(seed)).encode(), label.encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:16], "big")
 
 
-def export_seed(seed, name):
-    """The global random seed set before export `name` is built (its layers' initial weights)."""
-    return zlib.crc32(f"{int(seed)}:{name}".encode()) % 2**31
+def item_rng(seed, item_id):
+    """The random generator of one item's graded inputs; adding an item leaves the others
+    unchanged."""
+    return np.random.default_rng(_derived(seed, f"inputs:{item_id}"))
+
+
+def config_rng(seed, export):
+    """The random generator of one export's configuration."""
+    return np.random.default_rng(_derived(seed, f"config:{export}"))
+
+
+def export_seed(seed, export):
+    """The global random seed set before `export` is built (its layers' initial weights)."""
+    return _derived(seed, f"export:{export}") % 2**31
 
 
 def rubric():

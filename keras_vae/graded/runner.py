@@ -16,13 +16,15 @@ import sys
 def observe(item, folder, inputs):
     """Runs `item` on the graphs exported to `folder`; returns the result message's fields."""
     from keras_vae.graded import channel
-    from keras_vae.graded.graphs import ForbiddenGraph, Graphs
+    from keras_vae.graded.graphs import ForbiddenGraph, Graphs, MissingGraph
 
     try:
         observed = item.run(Graphs(os.path.join(folder, item.export)), inputs)
     except ForbiddenGraph as error:
         return {"error": {"type": "ForbiddenGraph", "message": str(error)[:2000],
                           "forbidden": True}}
+    except MissingGraph as error:
+        return {"failed": f"{error}: the graphs of your code were not all written."}
     except AssertionError as failure:  # a run that found the structure wrong says why
         return {"failed": str(failure)[:4000]}
     except Exception as error:  # the graph failed while it ran
@@ -43,10 +45,10 @@ def main():
         channel_file.write(channel.encode(dict(message, token=token)))
         channel_file.flush()
 
-    send(event="ready")
-    import tensorflow  # noqa: F401  (loaded once, before the first item's time starts)
+    import tensorflow  # noqa: F401  (the grader's own start-up, before any item's time starts)
 
     items = {item.id: item for item in rubric.rubric()}
+    send(event="ready")
     send(event="imported")
     for job in request["items"]:
         send(event="start", id=job["id"])
