@@ -108,7 +108,8 @@ def kl_layer_batch_judge(inputs, observed):
 
 
 def encoder_inputs(rng, config):
-    return {"x": rng.uniform(size=(64, config["num_pixels"])).astype(np.float32)}
+    return {"x": rng.uniform(size=(64, config["num_pixels"])).astype(np.float32),
+            "weights_seed": int(rng.integers(2**31))}
 
 
 def _expect_model(facts, what):
@@ -117,8 +118,10 @@ def _expect_model(facts, what):
 
 
 def encoder_outputs_run(graphs, inputs):
-    return {"outputs": graphs.call("main", inputs["x"][:3]),
-            "network": _network(graphs, "main", inputs["x"][:8])}
+    observed = {"outputs": graphs.call("main", inputs["x"][:3]),
+                "network": _network(graphs, "main", inputs["x"][:8])}
+    observed["set"] = _set_weights_run(graphs, "main", inputs["x"][:3], inputs["weights_seed"])
+    return observed
 
 
 def encoder_outputs_judge(inputs, observed):
@@ -132,12 +135,16 @@ def encoder_outputs_judge(inputs, observed):
         "z_mean and z_log_var: expected two heads with their own weights, received equal "
         "values.\nLikely mistake: one Dense layer used for both outputs; the mean and the "
         "log-variance each need a Dense(latent_dim) of their own.")
+    d = inputs["latent_dims"][1]
+    _expect_biases(observed["set"], "build_encoder", [(d,), (d,)])
 
 
 def encoder_latent_run(graphs, inputs):
     observed = {name: graphs.call(name, inputs["x"][:2]) for name in ("latent_one", "latent_d")}
     observed["network"] = {name: _network(graphs, name, inputs["x"][:8])
                            for name in ("latent_one", "latent_d")}
+    observed["set"] = {name: _set_weights_run(graphs, name, inputs["x"][:2], inputs["weights_seed"])
+                       for name in ("latent_one", "latent_d")}
     return observed
 
 
@@ -145,6 +152,8 @@ def encoder_latent_judge(inputs, observed):
     for name, latent_dim in zip(("latent_one", "latent_d"), inputs["latent_dims"]):
         _expect_network(observed["network"][name], f"build_encoder with latent_dim="
                         f"{latent_dim}", inputs["num_pixels"])
+        _expect_biases(observed["set"][name], f"build_encoder with latent_dim={latent_dim}",
+                       [(latent_dim,), (latent_dim,)])
         z_mean, z_log_var = expect_pair(observed[name], "encoder(x)")
         expect_shape(z_mean, (2, latent_dim), f"z_mean with latent_dim={latent_dim}")
         expect_shape(z_log_var, (2, latent_dim), f"z_log_var with latent_dim={latent_dim}")
@@ -198,10 +207,56 @@ def _expect_network(network, what, width=None):
         "outputs that do not follow the input.\nLikely mistake: outputs that ignore x.")
 
 
+def _set_weights_run(graphs, name, x, seed):
+    """Sets every kernel of the archive to 0 and every bias to grader-chosen values, then runs
+    it: a network's outputs are then its output layers' biases (through their activation),
+    whatever its hidden activations."""
+    rng = np.random.default_rng(seed)
+    biases = []
+    for variable in graphs.variables(name):
+        if not variable.trainable:
+            continue
+        if len(variable.shape) >= 2:
+            variable.assign(np.zeros(variable.shape, np.float32))
+        else:
+            value = rng.uniform(-2, 2, size=variable.shape).astype(np.float32)
+            variable.assign(value)
+            biases.append(value.astype(np.float64))
+    return {"outputs": graphs.call(name, x), "biases": biases}
+
+
+def _identity(values):
+    return values
+
+
+def _expect_biases(observed, what, widths, activation=_identity):
+    """Asserts each output equals one bias of its width (through `activation`), broadcast over
+    the batch; `widths`: the outputs' trailing shapes, as tuples."""
+    outputs = observed["outputs"] if isinstance(observed["outputs"], list) else [
+        observed["outputs"]]
+    biases = [np.asarray(b, np.float64) for b in observed["biases"]]
+    candidates = [activation(b) for b in biases] + [
+        activation(half) for b in biases if len(b) % 2 == 0 for half in np.split(b, 2)]
+    for output, width in zip(outputs, widths):
+        output = np.asarray(output, np.float64)
+        flat = output.reshape(len(output), -1)
+        size = int(np.prod(width))
+        ok = any(np.allclose(flat, c if c.size == size else np.broadcast_to(c, width).reshape(-1),
+                             rtol=1e-4, atol=1e-5)
+                 for c in candidates if c.size in (size, width[-1]) and flat.shape[1] == size)
+        assert output.shape[1:] == tuple(width) and ok, (
+            f"{what} with every kernel set to 0 and the biases to chosen values: expected the "
+            f"output layer's bias{' through a sigmoid' if activation is not _identity else ''} "
+            f"in every row, received other values (first row {np.round(flat[0][:4], 4)}).\n"
+            "Likely mistake: outputs that do not come from the model's own output layers, or "
+            "an activation on a head that should be linear.")
+
+
 def hidden_run(graphs, inputs, x):
     return {"shapes": [list(shape) for shape in graphs.trainable_shapes("hidden")],
             "listed": [list(v.shape) for v in graphs.variables("hidden") if v.trainable],
-            "reached": _gradients_reach(graphs, "hidden", x)}
+            "reached": _gradients_reach(graphs, "hidden", x),
+            "set": _set_weights_run(graphs, "hidden", x[:2], inputs["weights_seed"])}
 
 
 def encoder_hidden_run(graphs, inputs):
@@ -230,6 +285,11 @@ def _hidden_judge(name, first, last):
             f"{name}(..., hidden_units={wanted}): expected every weight of the model to take "
             "part in its output, received weights that the output does not depend on.\n"
             "Likely mistake: layers built but not used on the path from input to output.")
+        if name == "build_encoder":
+            d = inputs["latent_dims"][1]
+            _expect_biases(observed["set"], name, [(d,), (d,)])
+        else:
+            _expect_biases(observed["set"], name, [(end,)], witness.sigmoid)
         found = list(kernels)
         if _dense_path(found, start, wanted) and _heads(found, wanted[-1], end):
             return
@@ -257,11 +317,14 @@ def _heads(kernels, width, total):
 
 def encoder_signed_run(graphs, inputs):
     return {"outputs": graphs.call("main", inputs["x"] * 4.0),
-            "network": _network(graphs, "main", inputs["x"][:8])}
+            "network": _network(graphs, "main", inputs["x"][:8]),
+            "set": _set_weights_run(graphs, "main", inputs["x"][:2], inputs["weights_seed"])}
 
 
 def encoder_signed_judge(inputs, observed):
     _expect_network(observed["network"], "build_encoder", inputs["num_pixels"])
+    d = inputs["latent_dims"][1]
+    _expect_biases(observed["set"], "build_encoder", [(d,), (d,)])
     _, z_log_var = expect_pair(observed["outputs"], "encoder(x)")
     z_log_var = array(z_log_var, "z_log_var")
     assert z_log_var.size and np.min(z_log_var) < 0 < np.max(z_log_var), (
@@ -293,11 +356,14 @@ def encoder_image_run(graphs, inputs):
     shape = tuple(inputs["image_shape"])
     images = np.random.default_rng(0).uniform(size=(8,) + shape).astype(np.float32)
     return {"outputs": graphs.call("image", np.zeros((2,) + shape, np.float32)),
-            "network": _network(graphs, "image", images)}
+            "network": _network(graphs, "image", images),
+            "set": _set_weights_run(graphs, "image", images[:2], inputs["weights_seed"])}
 
 
 def encoder_image_judge(inputs, observed):
     _expect_network(observed["network"], "build_encoder for images")
+    d = inputs["latent_dims"][1]
+    _expect_biases(observed["set"], "build_encoder for images", [(d,), (d,)])
     z_mean, z_log_var = expect_pair(observed["outputs"], "encoder(images)")
     d = inputs["latent_dims"][1]
     what = f"for images of shape {tuple(inputs['image_shape'])}"
@@ -306,29 +372,38 @@ def encoder_image_judge(inputs, observed):
 
 
 def decoder_inputs(rng, config):
-    return {"z": rng.normal(size=(16, config["latent_dim"])).astype(np.float32)}
+    return {"z": rng.normal(size=(16, config["latent_dim"])).astype(np.float32),
+            "weights_seed": int(rng.integers(2**31))}
 
 
 def decoder_flat_run(graphs, inputs):
-    return {"output": graphs.call("flat", inputs["z"][:3]),
-            "network": _network(graphs, "flat", inputs["z"][:8])}
+    observed = {"output": graphs.call("flat", inputs["z"][:3]),
+                "network": _network(graphs, "flat", inputs["z"][:8])}
+    observed["set"] = _set_weights_run(graphs, "flat", inputs["z"][:3], inputs["weights_seed"])
+    return observed
 
 
 def decoder_flat_judge(inputs, observed):
     _expect_model(observed["facts"], "build_decoder")
     _expect_network(observed["network"], "build_decoder", inputs["latent_dim"])
     expect_shape(observed["output"], (3, inputs["num_pixels"]), "decoder output")
+    _expect_biases(observed["set"], "build_decoder (Bernoulli)", [(inputs["num_pixels"],)],
+                   witness.sigmoid)
 
 
 def decoder_image_run(graphs, inputs):
-    return {"output": graphs.call("image", inputs["z"][:3]),
-            "network": _network(graphs, "image", inputs["z"][:8])}
+    observed = {"output": graphs.call("image", inputs["z"][:3]),
+                "network": _network(graphs, "image", inputs["z"][:8])}
+    observed["set"] = _set_weights_run(graphs, "image", inputs["z"][:3], inputs["weights_seed"])
+    return observed
 
 
 def decoder_image_judge(inputs, observed):
     _expect_network(observed["network"], "build_decoder for an image shape", inputs["latent_dim"])
     expect_shape(observed["output"], (3,) + tuple(inputs["image_shape"]),
                  "decoder output for an image shape")
+    _expect_biases(observed["set"], "build_decoder for an image shape",
+                   [tuple(inputs["image_shape"])], witness.sigmoid)
 
 
 def decoder_range_run(graphs, inputs):
@@ -338,11 +413,14 @@ def decoder_range_run(graphs, inputs):
         if variable.trainable:
             variable.assign(variable * 30.0)
     far["scaled"] = graphs.call("range", inputs["z"])
+    far["set"] = _set_weights_run(graphs, "range", inputs["z"][:2], inputs["weights_seed"])
     return far
 
 
 def decoder_range_judge(inputs, observed):
     _expect_network(observed["network"], "build_decoder", inputs["latent_dim"])
+    _expect_biases(observed["set"], "build_decoder (Bernoulli)", [(inputs["num_pixels"],)],
+                   witness.sigmoid)
     for key, what in (("far", "far-out z"), ("scaled", "every weight scaled by 30")):
         probs = array(observed[key], "decoder output")
         assert probs.size and probs.min() >= 0.0 and probs.max() <= 1.0, (
