@@ -41,7 +41,7 @@ def test_graded_inputs_depend_on_the_seed_and_repeat_for_the_same_seed():
     """The same seed gives the same inputs; another seed gives other inputs and shapes."""
     item = next(i for i in rubric.rubric() if i.id == "bernoulli.sum_over_pixels")
     make_config = rubric.configs()[item.export]
-    first, again, other = (rubric.inputs(item, make_config(rubric.item_rng(seed, item.export)),
+    first, again, other = (rubric.inputs(item, make_config(rubric.config_rng(seed, item.export)),
                                          seed) for seed in (5, 5, 6))
     assert all(np.array_equal(first[k], again[k]) for k in first)
     assert first["x"].shape != other["x"].shape or not (first["x"] == other["x"]).all()
