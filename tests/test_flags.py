@@ -17,23 +17,23 @@ def test_honest_code_is_not_flagged(path):
     assert flags.scan(flags.read([os.path.join(ROOT, path)])) == []
 
 
-REACHING = ["forge_results_files", "patch_pytest_and_judges", "forge_channel", "exits_at_import",
-            "exits_in_tests", "detaches_a_writer", "hardcodes_public_inputs"]
+ADVERSARIES = sorted(os.path.basename(p)[:-3] for p in glob.glob(
+    os.path.join(ROOT, "tests", "adversarial", "[a-z]*.py")))
+# Adversaries that never reach for the grader: they are stopped by limits and judges instead.
+NOT_REACHING = {"allocates_all_memory": "only allocates", "prints_without_limit": "only prints",
+                "sleeps_forever": "only sleeps",
+                "structural_decoys": "only builds graphs of invented numbers"}
 
 
-@pytest.mark.parametrize("name", REACHING)
+@pytest.mark.parametrize("name", ADVERSARIES)
 def test_every_adversary_that_reaches_for_the_grader_is_flagged(name):
-    """Adversaries that touch the grader, its files, /proc, exits or processes are flagged
-    (the ones that only print, sleep or allocate are stopped, not flagged)."""
-    assert flags.scan(flags.read([os.path.join(ROOT, "tests", "adversarial", f"{name}.py")]))
-
-
-def test_the_list_of_reaching_adversaries_is_complete():
-    """Every adversary is either in REACHING or one that only uses resources."""
-    names = {os.path.basename(p)[:-3] for p in glob.glob(os.path.join(
-        ROOT, "tests", "adversarial", "[a-z]*.py"))}
-    assert names - set(REACHING) == {"allocates_all_memory", "prints_without_limit",
-                                     "sleeps_forever"}
+    """Adversaries that touch the grader, its files, /proc, live objects, exits, processes or
+    hidden encodings are flagged; the ones that only use resources or build graphs are not."""
+    found = flags.scan(flags.read([os.path.join(ROOT, "tests", "adversarial", f"{name}.py")]))
+    if name in NOT_REACHING:
+        assert found == [], f"{name} ({NOT_REACHING[name]}): expected no flag, received {found}"
+    else:
+        assert found, f"{name}: expected flags for code reaching for the grader, received none"
 
 
 def test_flags_name_the_line_and_the_reason(tmp_path):
