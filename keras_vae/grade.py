@@ -59,7 +59,13 @@ def sandbox_user_or_note(name, seed_kind="public"):
         return None, "no sandbox user was asked for, so the submission ran as the grader's user"
     user, note = sandbox.sandbox_user(name, sys.executable)
     if user is not None:
-        return user, f"the submission ran as user {user[2]!r}"
+        unsafe = sandbox.writable_by(user, [os.getcwd(), sandbox.ROOT,
+                                            os.path.join(sandbox.ROOT, "keras_vae"),
+                                            os.path.dirname(os.path.abspath(__file__))])
+        if not unsafe:
+            return user, f"the submission ran as user {user[2]!r}"
+        user, note = None, (f"user {name!r} can write {', '.join(unsafe)}, where the grader "
+                            "runs or imports from")
     if seed_kind != "secret":
         note += ("; on the grader's own account a submission can change that account's files, "
                  "so this score is feedback")

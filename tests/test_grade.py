@@ -179,3 +179,19 @@ def test_a_sandboxed_child_cannot_write_the_graders_files_or_signal_it(tmp_path)
     assert output.splitlines()[0] == str(user.pw_uid) and "done" in output
     assert "wrote" not in output and "killed" not in output
     assert not (results / "results.json").exists()
+
+
+def test_folders_the_sandbox_user_can_write_are_found(tmp_path):
+    """A folder owned by the sandbox user, or writable by all (sticky or not), is unsafe to
+    grade from; a root-owned 0755 folder is safe."""
+    from keras_vae.graded import sandbox
+
+    user = (65534, 65534, "nobody")
+    safe, shared, owned = tmp_path / "safe", tmp_path / "shared", tmp_path / "owned"
+    for folder in (safe, shared, owned):
+        folder.mkdir()
+    os.chmod(safe, 0o755)
+    os.chmod(shared, 0o1777)
+    os.chown(owned, 65534, 65534)
+    assert sandbox.writable_by(user, [str(safe), str(shared), str(owned)]) == sorted(
+        [str(shared), str(owned)])

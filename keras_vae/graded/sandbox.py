@@ -55,6 +55,22 @@ def sandbox_user(name, python):
     return (entry.pw_uid, entry.pw_gid, name), None
 
 
+def writable_by(user, folders):
+    """The folders among `folders` in which `user` could create or change files: a grader that
+    runs or imports from one of them could be made to run the submission's code."""
+    uid, gid = user[0], user[1]
+    found = []
+    for folder in folders:
+        try:
+            info = os.stat(folder)
+        except OSError:
+            continue
+        if (info.st_uid == uid or (info.st_gid == gid and info.st_mode & 0o020)
+                or info.st_mode & 0o002):
+            found.append(os.path.abspath(folder))
+    return sorted(set(found))
+
+
 def _base_env(home):
     keep = ("PATH", "LANG", "LC_ALL", "VIRTUAL_ENV")
     env = {key: os.environ[key] for key in keep if key in os.environ}
