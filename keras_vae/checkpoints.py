@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import math
 import os
-import signal
 import time
 
 from keras_vae import rundir
@@ -36,41 +35,18 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def kill_hook():
-    """A test hook: with `KERAS_VAE_KILL_AT=POINT:N` in the environment, a function that kills
-    this process with SIGKILL the N-th time it is called with POINT; otherwise `None`.
-
-    The points are those of `Checkpoints.save` ("weights", "manifest", "previous", "history"),
-    "results", after the models of a finished run are saved and before `metrics.json`, and
-    "finished", after `metrics.json` and before the checkpoints are removed.
-    """
-    point, _, count = os.environ.get("KERAS_VAE_KILL_AT", "").partition(":")
-    if not point:
-        return None
-    calls = []
-
-    def fault(name):
-        calls.append(name)
-        if name == point and calls.count(point) == int(count or 1):
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return fault
-
-
 class Checkpoints:
     """Saves and restores the checkpoints in `run_dir/backup/` of a model being trained.
 
     Args:
         run_dir: the run directory, locked by this process.
         warn: function called with one line for each checkpoint that cannot be read.
-        fault: function called with the name of each point of a checkpoint write, a test hook.
     """
 
-    def __init__(self, run_dir, warn=print, fault=None):
+    def __init__(self, run_dir, warn=print):
         self.folder = os.path.join(run_dir, "backup")
         self.history_path = os.path.join(run_dir, "history.csv")
         self.warn = warn
-        self.fault = fault or (lambda point: None)
         self.good = None
 
     def restore(self, model):
@@ -129,22 +105,15 @@ class Checkpoints:
         if not model.optimizer.built:  # Saved and restored with the same variables.
             model.optimizer.build(model.trainable_variables)
 
-        def write(partial):
-            model.save_weights(partial)
-            self.fault("weights")
-
-        rundir.replace_atomically(path, write)
+        rundir.replace_atomically(path, model.save_weights)
         manifest = dict(number=number, epoch=epoch, step=step, complete=complete, weights=name,
                         sha256=_sha256(path), history=list(history))
-        self.fault("manifest")
         keep = {name, LATEST, PREVIOUS}
         if self.good:
             rundir.write_json(os.path.join(self.folder, PREVIOUS), self.good)
             keep.add(self.good["weights"])
-        self.fault("previous")
         rundir.write_json(os.path.join(self.folder, LATEST), manifest)
         self.good = manifest
-        self.fault("history")
         rundir.write_text(self.history_path, rundir.history_csv(history))
         for other in set(os.listdir(self.folder)) - keep:
             os.remove(os.path.join(self.folder, other))

@@ -97,8 +97,6 @@ class TrainConfig:
         raw = {key: value for key, value in raw.items() if key in fields}
         if "hidden_units" in raw:
             raw["hidden_units"] = tuple(raw["hidden_units"])
-        if raw.get("impl") is None:  # Written before the default was stated.
-            raw.pop("impl", None)
         return cls(**raw)
 
 

@@ -141,12 +141,11 @@ def resolve(config):
 
     Args:
         config: a frozen dataclass with the fields `distribute` (`"auto"` or one of
-            `DISTRIBUTIONS`), `mixed_precision` (`None` for automatic, or a bool) and `out`.
+            `DISTRIBUTIONS`) and `mixed_precision` (`None` for automatic, or a bool).
 
     Returns:
-        A copy with `distribute="auto"` replaced by `default_distribution()`,
-        `mixed_precision=None` by `default_mixed_precision()`, and, for `"multi-worker"`,
-        `out` by this process's `worker_out(out)`.
+        A copy with `distribute="auto"` replaced by `default_distribution()` and
+        `mixed_precision=None` by `default_mixed_precision()`.
     """
     import dataclasses
 
@@ -154,8 +153,7 @@ def resolve(config):
     mixed = config.mixed_precision
     if mixed is None:
         mixed = default_mixed_precision()
-    out = worker_out(config.out) if name == "multi-worker" else config.out
-    return dataclasses.replace(config, distribute=name, mixed_precision=bool(mixed), out=out)
+    return dataclasses.replace(config, distribute=name, mixed_precision=bool(mixed))
 
 
 def check_batch_size(batch_size, strategy):

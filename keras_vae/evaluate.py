@@ -167,15 +167,6 @@ def evaluate_model(config, impl, encoder, decoder, x_test, num_samples=None):
     return figures
 
 
-def evaluate_run(run_dir, num_samples=None, data_path=None, log=print):
-    """Computes the test-set figures of a run directory written by `keras_vae.train`."""
-    from keras_vae.data import load_data
-
-    config, impl, encoder, decoder = rundir.load_run(run_dir)
-    data, _ = load_data(config, data_path=data_path, log=log)
-    return evaluate_model(config, impl, encoder, decoder, data.x_test, num_samples)
-
-
 def parse_args(argv=None):
     """Parses and checks the command line, without importing TensorFlow."""
     parser = cli.ArgumentParser(

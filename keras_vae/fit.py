@@ -5,13 +5,12 @@ checkpoint, then saves, plots and evaluates the run.
 and loaded the data.
 """
 
-import dataclasses
 import importlib
 import os
 import time
 
 from keras_vae import callbacks, cli, distribute, plots, rundir
-from keras_vae.checkpoints import Checkpoints, checkpoint_callback, kill_hook
+from keras_vae.checkpoints import Checkpoints, checkpoint_callback
 from keras_vae.impl import load_impl
 
 
@@ -30,8 +29,8 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals, tf):
     from keras_vae.train import build_models
 
     # The strategy comes before any other TensorFlow operation: a multi-worker one configures
-    # the process. `out` is already this process's own run directory.
-    config = dataclasses.replace(distribute.resolve(config), out=config.out)
+    # the process.
+    config = distribute.resolve(config)
     with cli.bad_input():
         rundir.state(config)  # Now that the precision is known.
         strategy = distribute.choose_strategy(config.distribute)
@@ -45,11 +44,11 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals, tf):
         encoder, decoder, vae = build_models(config, impl)
     for model in (encoder, decoder):  # Evaluation and sampling load them: fail now, not after.
         keras.saving.serialize_keras_object(model)
-        annealed = []
-        if config.kl_warmup_epochs:
-            with cli.bad_input():
-                annealed = callbacks.annealable_beta(impl, vae)
-    checkpoints = Checkpoints(config.out, warn, kill_hook())
+    annealed = []
+    if config.kl_warmup_epochs:
+        with cli.bad_input():
+            annealed = callbacks.annealable_beta(impl, vae)
+    checkpoints = Checkpoints(config.out, warn)
     with strategy.scope():
         state = checkpoints.restore(vae)
     rundir.write_config(config)
@@ -71,13 +70,11 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals, tf):
 
     history = rundir.read_history(os.path.join(config.out, "history.csv"))
     _save_models(config.out, vae, encoder, decoder, warn)
-    checkpoints.fault("results")
     _save_figures(config, encoder, decoder, data, history)
     figures = evaluate_model(config, impl, encoder, decoder, data.x_test)
     figures.update(train_seconds=train_seconds, epochs_trained=len(history["loss"]),
                    data_source=data.source)
     rundir.write_json(os.path.join(config.out, "metrics.json"), figures)
-    checkpoints.fault("finished")
     rundir.remove_checkpoints(config.out)
     log(f"Test set ({figures['num_test_images']} images): negative ELBO "
         f"{figures['test_loss']:.2f} nats (reconstruction {figures['test_reconstruction_loss']:.2f}"
@@ -91,13 +88,14 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals, tf):
 
 
 def _fit(config, vae, data, x_val, checkpoints, state, annealed, hold_signals):
-    """Trains from the checkpoint `state` (or the start) to the last epoch; returns the history."""
+    """Trains from the checkpoint `state` (or the start) to the last epoch, checkpointing the
+    weights to save at the end."""
     from keras_vae.data import make_dataset
 
     progress = dict(epoch=0, step=0, history=[], complete=False)
     progress.update(state or {})
     if progress["complete"]:
-        return progress["history"]
+        return
     progress.update(offset=progress["step"], nan_epoch=None)  # Steps before this fit call.
     steps_per_epoch = len(data.x_train) // config.batch_size
     train_data = make_dataset(data.x_train, config.batch_size, config.binarize,
@@ -124,7 +122,6 @@ def _fit(config, vae, data, x_val, checkpoints, state, annealed, hold_signals):
     # The weights to save (EarlyStopping may have restored the best epoch's), kept until saved.
     with hold_signals():
         checkpoints.save(vae, progress["epoch"], 0, progress["history"], complete=True)
-    return progress["history"]
 
 
 def _save_models(out, vae, encoder, decoder, warn):

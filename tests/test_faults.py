@@ -1,7 +1,8 @@
 """Faults a training run survives: kills at any moment, unreadable checkpoints, a second process.
 
 The slow tests run `python -m keras_vae.train` as a terminal does, in a subprocess, and check
-its whole output; the fast ones check `keras_vae.rundir` directly on a small model.
+its whole output (`tests/kill_at.py` runs the same command, killing it at a chosen point); the
+fast ones check `keras_vae.rundir` directly on a small model.
 """
 
 import csv
@@ -18,18 +19,22 @@ import pytest
 
 from keras_vae import rundir, train
 from keras_vae.checkpoints import LATEST, PREVIOUS, Checkpoints
+from tests import kill_at
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COMMAND = [sys.executable, "-m", "keras_vae.train", "--dataset", "sample", "--hidden-units", "32",
-           "--batch-size", "64", "--iw-samples", "2", "--checkpoint-every-steps", "32"]
-KILL_POINTS = ("weights", "manifest", "previous", "history", "results", "finished")
+FLAGS = ["--dataset", "sample", "--hidden-units", "32", "--batch-size", "64", "--iw-samples", "2",
+         "--checkpoint-every-steps", "32"]
 
 
-def start(out, epochs, **env):
+def start(out, epochs, kill_at_point=None, count=1):
+    """Starts `python -m keras_vae.train`, or with `kill_at_point` the same command through
+    `python -m tests.kill_at POINT COUNT`, which SIGKILLs it at the `count`-th POINT."""
+    command = ["-m", "keras_vae.train"]
+    if kill_at_point:
+        command = ["-m", "tests.kill_at", kill_at_point, str(count)]
     return subprocess.Popen(
-        COMMAND + ["--epochs", str(epochs), "--out", out], cwd=ROOT, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**os.environ, **env})
+        [sys.executable, *command, *FLAGS, "--epochs", str(epochs), "--out", out], cwd=ROOT,
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def finish(process, timeout=300):
@@ -146,19 +151,20 @@ def test_no_readable_checkpoint_says_how_to_start_over(tmp_path, tiny_vae, capsy
 
 
 def test_a_checkpoint_write_leaves_the_last_good_one_until_the_new_one_is_complete(tmp_path,
-                                                                                   tiny_vae):
+                                                                                   tiny_vae,
+                                                                                   monkeypatch):
     """Killed at each point of a write, the directory still restores a whole checkpoint."""
     for point in ("weights", "manifest", "previous", "history"):
         folder = tmp_path / point
-        checkpoints = Checkpoints(str(folder), fault=lambda name: None)
+        checkpoints = Checkpoints(str(folder))
         checkpoints.save(tiny_vae(), 1, 0, [{"epoch": 0, "loss": 1.0}])
 
         def fault(name, point=point):
             if name == point:
                 raise SystemExit(point)  # Stands in for SIGKILL: nothing after it runs.
 
-        checkpoints.fault = fault
-        with pytest.raises(SystemExit):
+        with monkeypatch.context() as patched, pytest.raises(SystemExit):
+            kill_at.patch(patched.setattr, fault)
             checkpoints.save(tiny_vae(), 2, 0, [{"epoch": 0, "loss": 1.0},
                                                 {"epoch": 1, "loss": 0.5}])
         assert_history_agrees_with_a_checkpoint(str(folder))
@@ -190,10 +196,10 @@ def test_each_manifest_keeps_the_history_of_its_own_weights(tmp_path, tiny_vae):
 def test_kills_inside_every_checkpoint_write_lose_no_finished_epoch(tmp_path):
     """SIGKILL at each point of a checkpoint write, and as the run finishes, loses nothing."""
     out, epochs = str(tmp_path / "run"), 3
-    for point in KILL_POINTS:
+    for point in kill_at.POINTS:
         # The second write of a run, so that one checkpoint of this run is in place.
         count = 1 if point in ("results", "finished") else 2
-        status, _, _ = finish(start(out, epochs, KERAS_VAE_KILL_AT=f"{point}:{count}"))
+        status, _, _ = finish(start(out, epochs, point, count))
         assert status == -signal.SIGKILL, f"expected a kill at {point}, received exit {status}"
         if point == "weights":
             partial = [name for name in os.listdir(os.path.join(out, "backup"))

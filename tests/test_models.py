@@ -1,11 +1,18 @@
 """Builders, bad input, fit's reported losses, and saving and loading."""
 
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
 
 import keras_vae
+from keras_vae import cli
 from keras_vae.graded import witness
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 RNG = np.random.default_rng(0)
 X = (RNG.uniform(size=(64, 784)) < 0.3).astype(np.float32)
@@ -119,6 +126,36 @@ def test_saved_models_load_back_with_the_same_outputs(tmp_path):
     np.testing.assert_array_equal(inner.predict(images, verbose=0)[0], z_mean)
     assert loaded_vae.get_layer("z").seed == 5
     assert loaded_vae.loss.likelihood == "bernoulli"
+
+
+def load_in_a_fresh_process(imports, paths):
+    """Runs `python -c "IMPORTS; keras.saving.load_model(PATH) for each path"` in the repository;
+    returns its exit status, stdout and the stderr lines that are not TensorFlow's start-up."""
+    code = (f"{imports}\n"
+            f"for path in {[str(path) for path in paths]!r}:\n"
+            "    print(keras.saving.load_model(path).name)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    err = [line for line in result.stderr.splitlines()
+           if line.strip() and not cli.STARTUP_NOISE.search(line)]
+    return result.returncode, result.stdout, err
+
+
+@pytest.mark.parametrize("imports", ["import keras, keras_vae", "import keras_vae, keras"])
+def test_saved_models_load_in_a_fresh_process_after_a_plain_import(tmp_path, imports):
+    """vae.keras, encoder.keras and decoder.keras load in a new Python after `import keras_vae`,
+    whether Keras is imported before it or after: the package's classes are registered."""
+    encoder = keras_vae.build_encoder((20,), 2, hidden_units=(8,))
+    decoder = keras_vae.build_decoder(2, (20,), hidden_units=(8,))
+    vae = keras_vae.build_vae(encoder, decoder)
+    vae.optimizer.build(vae.trainable_variables)  # As after fit: the optimizer's state is saved.
+    paths = [tmp_path / f"{model.name}.keras" for model in (vae, encoder, decoder)]
+    for model, path in zip((vae, encoder, decoder), paths):
+        model.save(path)
+    status, out, err = load_in_a_fresh_process(imports, paths)
+    assert (status, out, err) == (0, "vae\nencoder\ndecoder\n", []), (
+        f"expected exit 0, the three names and no error, received exit {status}, {out!r}, "
+        f"stderr ending {err[-1:]}")
 
 
 def test_one_device_keeps_xla_and_32_steps_per_call():

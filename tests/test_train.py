@@ -209,11 +209,68 @@ def test_kl_warmup_anneals_a_beta_kept_as_a_float():
     assert layer.beta == 0.8 and layer.get_config()["beta"] == 0.8
 
 
+def test_kl_warmup_puts_a_float_beta_back_for_saving(tmp_path):
+    """Through warm-up a float beta follows the schedule beta * min(1, epoch / warm-up epochs);
+    after fit it is the same float again, and a saved model loads back with it."""
+    import keras
+    import numpy as np
+
+    from tests.solutions import subclassed
+
+    inputs = keras.Input((6,))
+    z_mean, z_log_var = subclassed.KLDivergenceLayer(0.8)(
+        (keras.layers.Dense(2)(inputs), keras.layers.Dense(2)(inputs)))
+    vae = keras.Model(inputs, keras.layers.Dense(6)(z_mean + z_log_var))
+    vae.compile(optimizer="adam", loss="mse")
+    annealed = callbacks.annealable_beta(subclassed, vae)
+    layer = annealed[0][0]
+    betas = []
+    config = train.TrainConfig(beta=0.8, kl_warmup_epochs=4, num_epochs=3)
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: betas.append(float(layer.beta)))
+    x = np.zeros((8, 6), "float32")
+    vae.fit(x, x, epochs=3, verbose=0,
+            callbacks=callbacks.training_callbacks(config, annealed, 0) + [record])
+    np.testing.assert_allclose(betas, [0.0, 0.2, 0.4], rtol=1e-6,
+                               err_msg=f"expected betas 0, 0.2, 0.4, received {betas}")
+    callbacks.restore_beta(annealed)
+    assert type(layer.beta) is float and layer.beta == 0.8, (
+        f"expected the float 0.8 back, received {layer.beta!r}")
+    vae.save(tmp_path / "vae.keras")
+    loaded = keras.saving.load_model(tmp_path / "vae.keras")
+    [beta] = [kl.beta for kl in loaded.layers if isinstance(kl, subclassed.KLDivergenceLayer)]
+    assert type(beta) is float and beta == 0.8, f"expected 0.8 loaded back, received {beta!r}"
+
+
+@pytest.mark.slow
+def test_kl_warmup_saves_the_run_with_its_own_float_beta(tmp_path):
+    """A run of an implementation whose KL layer keeps a float beta, warmed up for longer than
+    it trains, saves vae.keras with the --beta given, not the warm-up's last value 0."""
+    import keras
+
+    from tests.solutions import alternative
+
+    out = str(tmp_path / "run")
+    status, _, err, _ = command("keras_vae.train", *QUICK, "--epochs", "1", "--kl-warmup", "2",
+                                "--beta", "0.5", "--impl", "tests.solutions.alternative",
+                                "--out", out)
+    assert (status, err) == (0, ""), err
+    loaded = keras.saving.load_model(
+        os.path.join(out, "vae.keras"), compile=False,
+        custom_objects={"KLDivergenceLayer": alternative.KLDivergenceLayer,
+                        "Sampling": alternative.Sampling})
+    [beta] = [kl.beta for kl in loaded.layers if isinstance(kl, alternative.KLDivergenceLayer)]
+    assert type(beta) is float and beta == 0.5, f"expected 0.5 saved, received {beta!r}"
+
+
 @pytest.mark.slow
 def test_training_command_writes_models_history_plots_and_figures(tmp_path):
-    """A 2-D run in a subprocess: its whole output, the models, history, metrics and plots."""
+    """A 2-D run in a subprocess: its whole output, the models, history, metrics and plots; its
+    models load in a new Python after a plain `import keras_vae`."""
     import matplotlib.image
     import numpy as np
+
+    from tests.test_models import load_in_a_fresh_process
 
     out = str(tmp_path / "run")
     status, printed, err, _ = command("keras_vae.train", *QUICK, "--epochs", "2",
@@ -226,6 +283,9 @@ def test_training_command_writes_models_history_plots_and_figures(tmp_path):
         f"Run directory: {out}"), lines
     for name in ("vae.keras", "encoder.keras", "decoder.keras", "config.json", "metrics.json"):
         assert os.path.isfile(os.path.join(out, name)), f"missing {name}"
+    models = [os.path.join(out, f"{name}.keras") for name in ("vae", "encoder", "decoder")]
+    assert load_in_a_fresh_process("import keras_vae, keras", models) == (
+        0, "vae\nencoder\ndecoder\n", [])
     for name in rundir.FIGURES:
         image = matplotlib.image.imread(os.path.join(out, f"{name}.png"))
         assert image.ndim == 3 and image.shape[0] > 100 and image[..., :3].std() > 0.01, name
