@@ -104,7 +104,7 @@ def fit_throughput(x, architecture, batch_size, epochs, mixed, strategy=None):
 
     import keras_vae
     from keras_vae.data import make_dataset
-    from keras_vae.distribute import set_precision
+    from keras_vae.training.distribute import set_precision
     from speed import EpochTimer, forward_flops
 
     set_precision(mixed)
@@ -171,9 +171,10 @@ def target(args):
 
     from keras_vae import impl as impl_module
     from keras_vae.data import make_dataset
-    from keras_vae.distribute import set_precision
-    from keras_vae.evaluate import importance_weighted_nll
-    from keras_vae.train import TrainConfig, build_models, load_data
+    from keras_vae.training.distribute import set_precision
+    from keras_vae.likelihood import importance_weighted_nll
+    from keras_vae.train import TrainConfig, load_data
+    from keras_vae.training.build import build_models
 
     config = TrainConfig(dataset=args.dataset, data_path=args.data_path,
                          batch_size=(args.batch_size or [128])[0], num_epochs=args.max_epochs,

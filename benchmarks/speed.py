@@ -5,7 +5,7 @@ Usage: `python benchmarks/speed.py [--architecture mlp conv] [--batch-size 128] 
 All three train the same encoder and decoder (`keras_vae.build_encoder` / `build_decoder`) with
 Adam on the same dynamically binarized images, at the same batch size:
 
-- `keras_vae.fit`: `keras_vae.build_vae` + `keras_vae.data.make_dataset` + `model.fit`;
+- `keras_vae.training.fit`: `keras_vae.build_vae` + `keras_vae.data.make_dataset` + `model.fit`;
 - `train_step`: a `keras.Model` subclass with a custom `train_step` and `GradientTape`, as in
   the keras.io VAE example, fitted on an in-memory array;
 - `tf.function`: a plain training loop over a `tf.data` pipeline with a compiled step, as
@@ -182,11 +182,11 @@ def main(argv=None):
     results = []
     for architecture in args.architecture:
         runs = {name: [] for name in
-                ("keras_vae.fit", "train_step", "tf.function", "tf.function+XLA")}
+                ("keras_vae.training.fit", "train_step", "tf.function", "tf.function+XLA")}
         for _ in range(args.rounds):
             times, encoder, decoder = run_fit(x, architecture, args.batch_size, args.epochs,
                                               args.latent_dim, jit)
-            runs["keras_vae.fit"] += times[1:]
+            runs["keras_vae.training.fit"] += times[1:]
             runs["train_step"] += run_train_step(x, architecture, args.batch_size, args.epochs,
                                                  args.latent_dim)[1:]
             runs["tf.function"] += run_tf_function(x, architecture, args.batch_size,
@@ -195,7 +195,7 @@ def main(argv=None):
                                                        args.epochs, args.latent_dim,
                                                        jit_compile=True)[1:]
         flops = 3 * (forward_flops(encoder) + forward_flops(decoder))
-        ours = len(x) / min(runs["keras_vae.fit"])
+        ours = len(x) / min(runs["keras_vae.training.fit"])
         for method, epoch_times in runs.items():
             rate = len(x) / min(epoch_times)
             row = dict(architecture=architecture, method=method, batch_size=args.batch_size,

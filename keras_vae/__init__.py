@@ -14,21 +14,21 @@ import importlib.util
 import sys
 
 _MODULES = {
-    "reparameterize": "keras_vae.layers",
-    "Sampling": "keras_vae.layers",
-    "KLDivergenceLayer": "keras_vae.layers",
-    "kl_divergence": "keras_vae.losses",
-    "bernoulli_nll": "keras_vae.losses",
-    "gaussian_nll": "keras_vae.losses",
-    "build_encoder": "keras_vae.models",
-    "build_decoder": "keras_vae.models",
-    "build_vae": "keras_vae.models",
+    "reparameterize": "keras_vae.reference.layers",
+    "Sampling": "keras_vae.reference.layers",
+    "KLDivergenceLayer": "keras_vae.reference.layers",
+    "kl_divergence": "keras_vae.reference.losses",
+    "bernoulli_nll": "keras_vae.reference.losses",
+    "gaussian_nll": "keras_vae.reference.losses",
+    "build_encoder": "keras_vae.reference.models",
+    "build_decoder": "keras_vae.reference.models",
+    "build_vae": "keras_vae.reference.models",
 }
 
 __all__ = list(_MODULES)
 
 # Importing it registers every class a saved model of the package names (it imports the rest).
-_SERIALIZABLE = "keras_vae.models"
+_SERIALIZABLE = "keras_vae.reference.models"
 
 
 def __getattr__(name):

@@ -1,10 +1,15 @@
 """Gradescope's `run_autograder`: find the upload, stage it, grade it, write results.json.
 
-Usage (by the autograder zip's `run_autograder`): `python -m keras_vae.autograder`
+Usage (by the autograder zip's `run_autograder`): `python -I -B -m keras_vae.autograder`
 
 Reads `$AUTOGRADER_ROOT/submission` (default `/autograder`), writes
-`$AUTOGRADER_ROOT/results/results.json`, always: an upload without a gradable file gets a
-results.json with every item at 0 and a message saying what was expected and what was found.
+`$AUTOGRADER_ROOT/results/results.json`, always: an upload without a gradable file, or a grader
+that fails, gets a results.json with every item at 0 and a message saying why.
+
+Everything this process runs is imported here, before any submission code runs, and it never
+changes its working folder or `sys.path`: the submission is staged in a folder only root can
+write and handed to the grader as the one place to find it. The one change to the process is
+in `main`: it becomes a child subreaper (see `keras_vae.graded.sandbox`).
 """
 
 import json
@@ -12,9 +17,10 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 
 from keras_vae import grade
-from keras_vae.graded import rubric, submission
+from keras_vae.graded import rubric, sandbox, submission
 from keras_vae.graded.report import format_rubric, gradescope_results, write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,19 +40,26 @@ def refused_rows(message):
              "message": f"not graded: {message}"} for item in rubric.rubric()]
 
 
-def autograde(root, staging):
+def refused(message, start):
+    """results.json's content with every item at 0 and `message` as the reason."""
+    rows = refused_rows(message)
+    table = format_rubric(rows)
+    print(table)
+    report = {"seed": "not used", "flags": [], "containment": "nothing was run"}
+    return gradescope_results(rows, time.monotonic() - start, table, report, visibility())
+
+
+def autograde(root):
     """Grades `root/submission`; returns the content of results.json."""
     start = time.monotonic()
     try:
         found = submission.find(os.path.join(root, "submission"))
     except submission.SubmissionError as error:
-        rows, report = refused_rows(str(error)), {"seed": "not used", "flags": [],
-                                                  "containment": "nothing was run"}
-    else:
+        return refused(str(error), start)
+    with tempfile.TemporaryDirectory(prefix="keras-vae-submission-") as staging:
+        os.chmod(staging, 0o755)  # the sandbox user reads the staged file; only root writes
         submission.stage(found, staging)
-        os.chdir(staging)
-        sys.path.insert(0, staging)
-        rows, report = grade.grade("assignments")
+        rows, report = grade.grade("assignments", paths=[staging])
     table = format_rubric(rows)
     print(table)
     return gradescope_results(rows, time.monotonic() - start, table, report, visibility())
@@ -54,9 +67,14 @@ def autograde(root, staging):
 
 def main():
     root = os.environ.get("AUTOGRADER_ROOT", "/autograder")
-    with tempfile.TemporaryDirectory(prefix="keras-vae-submission-") as staging:
-        os.chmod(staging, 0o755)
-        results = autograde(root, staging)
+    start = time.monotonic()
+    sandbox.become_subreaper()  # so that processes the submission detaches are found and killed
+    try:
+        results = autograde(root)
+    except Exception as error:  # the grader failed: the upload still gets every item, at 0
+        traceback.print_exc()
+        results = refused(f"the autograder failed ({type(error).__name__}: {error}); please "
+                          f"tell your instructor.", start)
     write_json(os.path.join(root, "results", "results.json"), results)
     return 0
 

@@ -9,6 +9,8 @@ import numbers
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHITECTURES = ("mlp", "conv")
+DATASETS = ("mnist", "fashion_mnist", "sample")
+BINARIZATIONS = ("none", "static", "dynamic")
 
 
 def invalid(name, expected, received):

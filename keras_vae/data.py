@@ -14,7 +14,6 @@ import sys
 import numpy as np
 
 from keras_vae import checks
-from keras_vae.config import BINARIZATIONS, DATASETS
 
 # Seeds of the fixed binarization of the test and validation images, the same in every run.
 TEST_BINARIZATION_SEED = 2015
@@ -84,7 +83,7 @@ def load_images(dataset="mnist", data_path=None, log=print):
         if not os.path.isfile(data_path):
             raise checks.invalid("data_path", "an existing .npz file", os.fspath(data_path))
         return _from_npz(data_path, f"file {os.fspath(data_path)}")
-    checks.choice("dataset", dataset, DATASETS)
+    checks.choice("dataset", dataset, checks.DATASETS)
     if dataset != "sample":
         import keras
 
@@ -176,7 +175,7 @@ def make_dataset(x, batch_size, binarize="none", shuffle=True, seed=0):
     """
     import tensorflow as tf
 
-    checks.choice("binarize", binarize, BINARIZATIONS)
+    checks.choice("binarize", binarize, checks.BINARIZATIONS)
     images = tf.constant(x)
     indices = tf.data.Dataset.range(len(x))
     if shuffle:

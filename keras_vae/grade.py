@@ -3,7 +3,7 @@
 Usage: `python -m keras_vae.grade [--impl MODULE] [--json PATH] [--timeout SECONDS]
 [--deadline SECONDS] [--memory-limit MB] [--seed N] [--sandbox-user NAME]`, or for a whole
 class `python -m keras_vae.grade --submissions DIR --out OUT [--workers N]` (see
-`keras_vae/gradebook.py`).
+`keras_vae/graded/gradebook.py`).
 
 The grading process never imports the submission. A sandboxed child process imports it and
 reports observations (numbers, arrays, exception texts) for each rubric item over a channel this
@@ -153,7 +153,7 @@ def _grade_class(parser, args):
     if not args.workers.isdigit() or int(args.workers) < 1:
         parser.exit(2, f"error: Invalid value for `--workers`: expected a positive integer, "
                        f"received {args.workers!r}.\n")
-    from keras_vae.gradebook import grade_class
+    from keras_vae.graded.gradebook import grade_class
 
     flags = ["--timeout", args.timeout, "--deadline", args.deadline, "--memory-limit",
              args.memory_limit, "--sandbox-user", args.sandbox_user]

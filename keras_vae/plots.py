@@ -15,7 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from keras_vae.rundir import FIGURES  # noqa: E402, F401
+# The figures of a training run, written as NAME.png in its run directory.
+FIGURES = ("loss_curves", "reconstructions", "prior_samples", "latent_space", "manifold")
 
 
 def image_shape(example_shape):

@@ -4,10 +4,11 @@ Usage: `python -m keras_vae.release --out DIR`
 
 `DIR/student/` holds the stubs, the assignment README, the graded tests and the data, training,
 evaluation and plotting code, without the reference solution or the instructor's answers.
-`DIR/autograder.zip` holds `setup.sh`, `run_autograder`, the same code and tests, and a secret
-grading seed (`keras_vae/graded/grading_seed`, drawn at release): the autograder's inputs differ
-from the public ones students grade themselves on. It grades a submitted
-`assignments/__init__.py` and writes `/autograder/results/results.json`.
+`DIR/autograder.zip` holds `setup.sh`, `run_autograder`, the same code and tests with the
+project's `pyproject.toml` (setup.sh installs keras_vae from it), and a secret grading seed
+(`keras_vae/graded/grading_seed`, drawn at release): the autograder's inputs differ from the
+public ones students grade themselves on. It grades a submitted `assignments/__init__.py` and
+writes `/autograder/results/results.json`; docs/gradescope.md says what setup.sh checks.
 """
 
 import argparse
@@ -21,8 +22,8 @@ import zipfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 # The reference solution and the instructor's material stay out of every bundle.
-SOLUTION_FILES = ("__init__.py", "layers.py", "losses.py", "models.py", "release.py")
-SOLUTION_FOLDERS = ("instructor", "__pycache__")
+SOLUTION_FILES = ("__init__.py", "release.py")
+SOLUTION_FOLDERS = ("reference", "instructor", "__pycache__")
 
 BUNDLE_INIT = '''"""keras_vae (student bundle): data, training, evaluation, plots and the grader.
 
@@ -45,9 +46,35 @@ STUDENT_README = """# VAE assignment: student bundle
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Grades $root/submission into $root/results/results.json (root: /autograder).
+# Grades $root/submission into $root/results/results.json (root: /autograder). Isolated mode
+# (-I) keeps the working folder, PYTHONPATH and the user's site-packages off the grader's
+# sys.path, and -B writes no bytecode: the grader runs only the code setup.sh installed.
 root=${AUTOGRADER_ROOT:-/autograder}
-cd "$root/source" && exec "$root/venv/bin/python" -m keras_vae.autograder
+cd / && exec "$root/venv/bin/python" -I -B -m keras_vae.autograder
+"""
+
+# The last part of setup.sh, on its own so that the tests can run it against a made-up venv.
+# The grader runs submissions as the sandbox user only where that user can run its Python;
+# otherwise it would run them as root, so the build fails instead.
+SANDBOX_CHECK = """user=nobody
+as_user() { setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups "$@"; }
+fail() { echo "setup.sh: $1, so the build fails." >&2; exit 1; }
+grader="$root/venv/bin/python"
+imports="import tensorflow, keras, numpy, keras_vae.graded.channel"
+probe=$(cd / && as_user env HOME=/nonexistent KERAS_HOME=/nonexistent/.keras \\
+  TF_CPP_MIN_LOG_LEVEL=3 "$grader" -I -B -c "$imports" 2>&1) \\
+  || fail "user $user cannot import tensorflow, keras, numpy and keras_vae with $grader \\
+($(printf '%s' "$probe" | tail -n 1)); it would grade submissions as root"
+seeds=$(find "$root/venv" -path '*/keras_vae/graded/grading_seed')
+[ -n "$seeds" ] || fail "the keras_vae installed in $root/venv has no graded/grading_seed; \\
+it would grade with the public seed"
+for seed in $seeds $(find "$root/source" -name grading_seed); do
+  if as_user test -r "$seed"; then fail "user $user can read the secret seed $seed"; fi
+done
+writable=$(as_user find "$root" "$root/source" "$root/venv" -maxdepth 0 -writable
+  as_user find "$root/source" "$root/venv" -writable -print -quit 2>/dev/null) || true
+[ -z "$writable" ] || fail "user $user can change the grader's files \\
+($(echo "$writable" | head -n 1)); a submission could change how it is graded"
 """
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -62,10 +89,18 @@ fi
 "$python" -m venv "$root/venv"
 "$root/venv/bin/python" -m pip install --quiet --upgrade pip
 "$root/venv/bin/python" -m pip install --quiet -r "$root/source/requirements.txt"
-# The submission runs as an unprivileged user: it may read the grader's code, not its seed.
-chmod -R a+rX "$root/source" "$root/venv"
+# keras_vae itself, with its data, seed and visibility, so that the sandbox user imports it from
+# the venv like any library; pip builds it in the source folder, and the build is removed.
 chmod 600 "$root/source/keras_vae/graded/grading_seed"
-"""
+"$root/venv/bin/python" -m pip install --quiet --no-deps "$root/source"
+rm -rf "$root/source/build" "$root/source/keras_vae.egg-info"
+# The submission runs as an unprivileged user: it may read the grader's code, not change it, and
+# not read its seed.
+chown -R 0:0 "$root/source" "$root/venv"
+chmod -R u+rwX,go+rX,go-w "$root/source" "$root/venv"
+chmod go-w "$root"
+find "$root/source" "$root/venv" -name grading_seed -exec chmod 600 {} +
+""" + SANDBOX_CHECK
 
 
 # What grading needs; the tests' and the notebook's tools stay out of the autograder.
@@ -133,11 +168,13 @@ def write_autograder_zip(path, staging, visibility=None):
     os.makedirs(source)
     _copy_package(source)
     with open(os.path.join(source, "keras_vae", "graded", "grading_seed"), "w") as file:
-        file.write(f"{secrets.randbelow(2**31)}\n")
+        file.write(f"{secrets.randbits(128)}\n")  # the graded inputs derive from it by HMAC
     with open(os.path.join(source, "keras_vae", "graded", "visibility.json"), "w") as file:
         json.dump(visibility or {}, file, indent=2)
     with open(os.path.join(source, "requirements.txt"), "w") as file:
         file.write(_grading_requirements())
+    for name in ("pyproject.toml", "README.md"):  # what setup.sh's `pip install` builds from
+        shutil.copy(os.path.join(ROOT, name), source)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
             info = zipfile.ZipInfo(name)

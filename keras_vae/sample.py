@@ -7,7 +7,8 @@ grid as a PNG and prints its path. TensorFlow loads only once the arguments are 
 import os
 import sys
 
-from keras_vae import checks, cli, rundir
+from keras_vae import checks, cli
+from keras_vae.training import rundir
 
 
 def parse_args(argv=None):

@@ -17,14 +17,14 @@ import os
 import signal
 import sys
 
-from keras_vae import checks, cli, rundir
-from keras_vae.rundir import FIGURES
-from keras_vae.config import BINARIZATIONS, DATASETS, LR_SCHEDULES, TrainConfig
+from keras_vae import checks, cli
+from keras_vae.training import rundir
+from keras_vae.training.config import LR_SCHEDULES, TrainConfig
 from keras_vae.data import load_data
-from keras_vae.distribute import DISTRIBUTIONS
-from keras_vae.signals import Signals
+from keras_vae.training.distribute import DISTRIBUTIONS
+from keras_vae.training.signals import Signals
 
-__all__ = ["TrainConfig", "build_models", "load_data", "main", "parse_args", "train"]
+__all__ = ["TrainConfig", "load_data", "main", "parse_args", "train"]
 
 EPILOG = """\
 exit status:
@@ -45,7 +45,7 @@ def build_parser():
     parser = cli.ArgumentParser(prog="python -m keras_vae.train", description=__doc__,
                                 epilog=EPILOG)
     add = parser.add_argument
-    add("--dataset", choices=DATASETS, default=defaults.dataset,
+    add("--dataset", choices=checks.DATASETS, default=defaults.dataset,
         help="mnist and fashion_mnist are downloaded once by Keras; offline, mnist falls back "
              "to the embedded sample of 5,000 training and 1,000 test digits")
     add("--data-path", metavar="PATH", help="local .npz in the mnist.npz layout, used instead "
@@ -66,7 +66,7 @@ def build_parser():
     add("--batch-size", type=int, default=defaults.batch_size, metavar="N",
         help="images per step, across all replicas")
     add("--learning-rate", type=float, default=defaults.learning_rate, help="Adam's step size")
-    add("--binarize", choices=BINARIZATIONS,
+    add("--binarize", choices=checks.BINARIZATIONS,
         help="training pixels drawn as {0, 1}: afresh every epoch (dynamic) or once (static) "
              "(default: dynamic for bernoulli, none for gaussian)")
     add("--seed", type=int, default=defaults.seed,
@@ -147,28 +147,6 @@ def _find_impl(name):
                              f"{name}, which was not found")
 
 
-def build_models(config, impl):
-    """Builds the encoder, decoder and compiled VAE of `config` with the module `impl`."""
-    options = {}
-    if config.architecture != "mlp":
-        options["architecture"] = config.architecture
-    if config.activation != "relu":
-        options["activation"] = config.activation
-    try:
-        encoder = impl.build_encoder(config.example_shape, config.latent_dim,
-                                     config.hidden_units, **options)
-        decoder = impl.build_decoder(config.latent_dim, config.example_shape,
-                                     config.hidden_units[::-1], config.likelihood, **options)
-    except TypeError as error:
-        if not options or "argument" not in str(error):
-            raise
-        raise cli.UsageError(checks.invalid(
-            "impl", "builders accepting " + ", ".join(options), f"{impl.__name__}: {error}"))
-    vae = impl.build_vae(encoder, decoder, config.likelihood, config.sigma, config.beta,
-                         config.learning_rate)
-    return encoder, decoder, vae
-
-
 def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib.nullcontext):
     """Trains, saves, plots and evaluates the run of `config`; returns the test figures.
 
@@ -191,7 +169,7 @@ def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib
         checkpoints.CheckpointError: when the run's checkpoints exist but none can be read.
         FloatingPointError: when the loss becomes NaN or infinite.
     """
-    from keras_vae import distribute
+    from keras_vae.training import distribute
 
     with cli.bad_input():
         config.validate()
@@ -214,6 +192,8 @@ def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib
 
 def _train_locked(config, overwrite, log, warn, hold_signals):
     if overwrite:
+        from keras_vae.plots import FIGURES
+
         rundir.clear(config.out, [f"{name}.png" for name in FIGURES + ("samples",)])
     with cli.bad_input():
         found = rundir.state(config)
@@ -232,7 +212,7 @@ def _train_locked(config, overwrite, log, warn, hold_signals):
             raise checks.invalid("batch_size", f"at most the {len(data.x_train)} training "
                                  "images", config.batch_size)
     tf = cli.import_tensorflow()
-    from keras_vae.fit import fit_and_save
+    from keras_vae.training.fit import fit_and_save
 
     return fit_and_save(config, data, x_val, log, warn, hold_signals, tf)
 
@@ -255,7 +235,7 @@ def main(argv=None):
                   f"{kept}; run the same command to resume.", file=sys.stderr)
             return 128 + signum
         except Exception as error:
-            from keras_vae.checkpoints import CheckpointError
+            from keras_vae.training.checkpoints import CheckpointError
 
             if not isinstance(error, (FloatingPointError, CheckpointError)):
                 raise  # An error in the implementation's code: its traceback, exit status 1.

@@ -3,7 +3,7 @@ checkpoint write, or of finishing the run.
 
 Usage: `python -m tests.kill_at POINT N [keras_vae.train flags]`, from the repository root.
 
-The points, in the order a checkpoint write (`keras_vae.checkpoints.Checkpoints.save`) reaches
+The points, in the order a checkpoint write (`keras_vae.training.checkpoints.Checkpoints.save`) reaches
 them:
 
     weights     the weights are in their partial file, not yet renamed into place
@@ -21,14 +21,15 @@ import os
 import signal
 import sys
 
-from keras_vae import rundir, train
-from keras_vae.checkpoints import LATEST
+from keras_vae import train
+from keras_vae.training import rundir
+from keras_vae.training.checkpoints import LATEST
 
 POINTS = ("weights", "manifest", "previous", "history", "results", "finished")
 
 
 def patch(setattr, fault):
-    """Makes the training code call `fault(point)` at each point, patching `keras_vae.rundir`'s
+    """Makes the training code call `fault(point)` at each point, patching `keras_vae.training.rundir`'s
     file writes with `setattr(module, name, value)` (`monkeypatch.setattr` in a test)."""
     replace_atomically, write_json = rundir.replace_atomically, rundir.write_json
 

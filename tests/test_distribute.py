@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from keras_vae import distribute
+from keras_vae.training import distribute
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPLIT_CPU = """
@@ -160,7 +160,7 @@ def test_replicas_draw_independent_reproducible_noise():
     draws = run_child(SPLIT_CPU, """
     import json
     import numpy as np
-    from keras_vae.layers import Sampling
+    from keras_vae.reference.layers import Sampling
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     zeros = tf.zeros((2000, 8))
 
@@ -208,7 +208,7 @@ def test_two_workers_train_like_one_device(tmp_path):
     ports = _free_ports(2)
     worker = script(PROBE, """
     import tensorflow as tf
-    from keras_vae import distribute
+    from keras_vae.training import distribute
     strategy = distribute.choose_strategy(sys.argv[1])
     with strategy.scope():
         vae, _ = probe_vae(learning_rate=1e-2, seed=0)

@@ -9,7 +9,7 @@ import pytest
 import numpy as np
 
 import keras_vae
-from keras_vae.evaluate import importance_weighted_nll, negative_elbo
+from keras_vae.likelihood import importance_weighted_nll, negative_elbo
 from keras_vae.graded import witness
 
 SIGMA = 0.7
@@ -104,7 +104,9 @@ def test_evaluate_prints_only_json_on_stdout_when_offline(tmp_path, monkeypatch,
     import json
     import os
 
-    from keras_vae import evaluate, rundir, train
+    from keras_vae import evaluate, train
+
+    from keras_vae.training import rundir
 
     def fail():
         print("Downloading data from https://example.invalid/mnist.npz")

@@ -2,7 +2,7 @@
 
 The slow tests run `python -m keras_vae.train` as a terminal does, in a subprocess, and check
 its whole output (`tests/kill_at.py` runs the same command, killing it at a chosen point); the
-fast ones check `keras_vae.rundir` directly on a small model.
+fast ones check `keras_vae.training.rundir` directly on a small model.
 """
 
 import csv
@@ -17,8 +17,11 @@ import time
 import numpy as np
 import pytest
 
-from keras_vae import rundir, train
-from keras_vae.checkpoints import LATEST, PREVIOUS, Checkpoints
+from keras_vae import plots
+
+from keras_vae import train
+from keras_vae.training import rundir
+from keras_vae.training.checkpoints import LATEST, PREVIOUS, Checkpoints
 from tests import kill_at
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -92,13 +95,13 @@ def assert_finished(out, epochs):
     assert decoder(np.zeros((1, 16), "float32")).shape == (1, 784)
     assert sorted(os.listdir(out)) == sorted(
         [".lock", "config.json", "history.csv", "metrics.json", "vae.keras", "encoder.keras",
-         "decoder.keras"] + [f"{name}.png" for name in rundir.FIGURES if name != "manifold"])
+         "decoder.keras"] + [f"{name}.png" for name in plots.FIGURES if name != "manifold"])
 
 
 @pytest.fixture
 def tiny_vae():
     """Builds a new small compiled VAE at each call."""
-    from keras_vae import models
+    from keras_vae.reference import models
 
     def build():
         encoder = models.build_encoder((6,), 2, (4,))

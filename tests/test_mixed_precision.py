@@ -8,7 +8,7 @@ import pytest
 
 import keras_vae
 from keras_vae import impl as impl_module
-from keras_vae.evaluate import importance_weighted_nll
+from keras_vae.likelihood import importance_weighted_nll
 from keras_vae.graded import witness
 
 RNG = np.random.default_rng(0)

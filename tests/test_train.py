@@ -16,7 +16,10 @@ import time
 
 import pytest
 
-from keras_vae import callbacks, cli, rundir, train
+from keras_vae import plots
+
+from keras_vae import cli, train
+from keras_vae.training import callbacks, rundir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK = ["--dataset", "sample", "--hidden-units", "64", "--iw-samples", "5"]
@@ -286,7 +289,7 @@ def test_training_command_writes_models_history_plots_and_figures(tmp_path):
     models = [os.path.join(out, f"{name}.keras") for name in ("vae", "encoder", "decoder")]
     assert load_in_a_fresh_process("import keras_vae, keras", models) == (
         0, "vae\nencoder\ndecoder\n", [])
-    for name in rundir.FIGURES:
+    for name in plots.FIGURES:
         image = matplotlib.image.imread(os.path.join(out, f"{name}.png"))
         assert image.ndim == 3 and image.shape[0] > 100 and image[..., :3].std() > 0.01, name
     rows = history_rows(out)
@@ -365,7 +368,7 @@ def test_sigterm_keeps_the_finished_epochs_and_the_same_command_resumes(tmp_path
 def test_ctrl_c_within_an_epoch_resumes_from_the_last_step_checkpoint(tmp_path, monkeypatch,
                                                                      capsys):
     """With --checkpoint-every-steps 32, Ctrl-C at step 96 of epoch 2 resumes at its step 64."""
-    from keras_vae.checkpoints import LATEST
+    from keras_vae.training.checkpoints import LATEST
 
     out = str(tmp_path / "run")
     argv = QUICK + ["--epochs", "2", "--batch-size", "32", "--checkpoint-every-steps", "32",
@@ -438,7 +441,7 @@ def test_a_subclassed_solution_works_with_every_command(tmp_path):
         "warning: VAE does not implement get_config(), so Keras cannot write vae.keras; its "
         f"weights are in {out}/vae.weights.h5.\n"), err
     assert printed.splitlines()[-1] == f"Run directory: {out}", printed
-    for name in rundir.FIGURES:
+    for name in plots.FIGURES:
         image = matplotlib.image.imread(os.path.join(out, f"{name}.png"))
         assert image.shape[0] > 100 and image[..., :3].std() > 0.01, name
     status, printed, err, _ = command("keras_vae.evaluate", out, "--iw-samples", "3")

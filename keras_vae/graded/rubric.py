@@ -4,47 +4,17 @@ An item names the export it grades (`keras_vae/graded/exports.py`, built in the 
 process from a configuration only), makes its graded inputs from the grading seed (NumPy only),
 runs the exported graphs on them (`run`, in the runner, a process that never imports the
 submission) and judges the observations (`judge`, in the grading process). The rubric, its
-points and the maximum live here and in the three `*_items.py` modules, nowhere else.
+points and the maximum live here and in `items/` (laid out like the reference: `layers.py`,
+`losses.py`, `models.py`), nowhere else.
 """
 
-import dataclasses
 import hashlib
 import hmac
-from typing import Callable
-
 import numpy as np
 
 # The seed of the public graded inputs (the student bundle, plain `pytest`). The autograder
 # zip carries a secret seed of its own, so submissions cannot know its inputs in advance.
 PUBLIC_SEED = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class Item:
-    """One graded behaviour.
-
-    Args:
-        id: stable id, such as `"kl.closed_form"`.
-        points: points earned when the judge accepts the observations.
-        title: one sentence stating the behaviour.
-        uses: contract names the item exercises, the name under test first.
-        export: the name of the export in `exports.EXPORTS` whose graphs the item runs.
-        make_inputs: `(rng, config) -> dict` of NumPy arrays and numbers, the graded inputs;
-            the grader adds the export's configuration to them.
-        run: `(graphs, inputs) -> dict` of observations, computed by the runner from the
-            loaded graphs (`graphs.Graphs`).
-        judge: `(inputs, observed) -> None`; raises `AssertionError` with feedback.
-            `observed["facts"]` holds what the submission's process reported of its objects.
-    """
-
-    id: str
-    points: int
-    title: str
-    uses: tuple
-    export: str
-    make_inputs: Callable
-    run: Callable
-    judge: Callable
 
 
 def _derived(seed, label):
@@ -73,16 +43,16 @@ def export_seed(seed, export):
 
 def rubric():
     """Every graded item, in the order they run."""
-    from keras_vae.graded import loss_items, model_items, sampling_items
+    from keras_vae.graded.items import layers, losses, models
 
-    return sampling_items.ITEMS + loss_items.ITEMS + model_items.ITEMS
+    return layers.ITEMS + losses.ITEMS + models.ITEMS
 
 
 def configs():
     """Each export's configuration maker: `rng -> dict`, told to the submission's process."""
-    from keras_vae.graded import loss_items, model_items, sampling_items
+    from keras_vae.graded.items import layers, losses, models
 
-    return {**sampling_items.CONFIGS, **loss_items.CONFIGS, **model_items.CONFIGS}
+    return {**layers.CONFIGS, **losses.CONFIGS, **models.CONFIGS}
 
 
 def inputs(item, config, seed):

@@ -1,7 +1,7 @@
 """Shared builder for the VAE mutants: the reference wiring with one part swapped."""
 import keras
 import keras_vae
-from keras_vae.models import ReconstructionLoss
+from keras_vae.reference.models import ReconstructionLoss
 
 
 def build(encoder, decoder, likelihood="bernoulli", sigma=1.0, beta=1.0, learning_rate=1e-3,

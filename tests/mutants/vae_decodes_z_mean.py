@@ -1,6 +1,6 @@
 """Decodes z_mean instead of a sample z."""
 from keras_vae import *  # noqa: F401,F403
-from keras_vae.models import ReconstructionLoss  # noqa: F401
+from keras_vae.reference.models import ReconstructionLoss  # noqa: F401
 from tests.mutants import _vae_variants as vae_variants
 
 MUST_FAIL = ("vae.samples_z",)

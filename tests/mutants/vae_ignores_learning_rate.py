@@ -1,7 +1,7 @@
 """Compiles with keras.optimizers.Adam() at its default rate, ignoring learning_rate."""
 import keras
 from keras_vae import *  # noqa: F401,F403
-from keras_vae.models import ReconstructionLoss  # noqa: F401
+from keras_vae.reference.models import ReconstructionLoss  # noqa: F401
 from tests.mutants import _vae_variants as vae_variants
 
 MUST_FAIL = ("vae.learning_rate",)

@@ -8,7 +8,7 @@ import keras
 
 from keras_vae import *  # noqa: F401,F403
 from keras_vae import Sampling, kl_divergence
-from keras_vae.models import ReconstructionLoss
+from keras_vae.reference.models import ReconstructionLoss
 
 
 class VAE(keras.Model):

@@ -7,11 +7,9 @@ import dataclasses
 import os
 
 from keras_vae import checks
-from keras_vae.distribute import DISTRIBUTIONS
+from keras_vae.training.distribute import DISTRIBUTIONS
 from keras_vae.impl import default_impl
 
-DATASETS = ("mnist", "fashion_mnist", "sample")
-BINARIZATIONS = ("none", "static", "dynamic")
 LR_SCHEDULES = ("constant", "cosine")
 # Fields a resumed run may change: how long it trains, how often it checkpoints, and on how many
 # devices. Where it writes TensorBoard logs is not part of the run either.
@@ -48,14 +46,14 @@ class TrainConfig:
     num_iw_samples: int = 100
     checkpoint_every_steps: int = 0
     checkpoint_every_minutes: float = 0.0
-    # "auto" and None are resolved for the machine (keras_vae.distribute.resolve) by `train`.
+    # "auto" and None are resolved for the machine (keras_vae.training.distribute.resolve) by `train`.
     distribute: str = "none"
     mixed_precision: bool | None = False
     tensorboard: bool = False
 
     def validate(self):
         """Raises `ValueError` naming the first invalid field; returns the config."""
-        checks.choice("dataset", self.dataset, DATASETS)
+        checks.choice("dataset", self.dataset, checks.DATASETS)
         checks.choice("likelihood", self.likelihood, checks.LIKELIHOODS)
         checks.positive_float("sigma", self.sigma)
         checks.non_negative_float("beta", self.beta)
@@ -65,7 +63,7 @@ class TrainConfig:
         checks.positive_int("num_epochs", self.num_epochs)
         checks.positive_int("batch_size", self.batch_size)
         checks.positive_float("learning_rate", self.learning_rate)
-        checks.choice("binarize", self.binarize, BINARIZATIONS)
+        checks.choice("binarize", self.binarize, checks.BINARIZATIONS)
         if self.likelihood == "gaussian" and self.binarize != "none":
             raise checks.invalid("binarize", "'none' for the gaussian likelihood",
                                  self.binarize)

@@ -4,7 +4,7 @@ A run directory holds:
 
     config.json        the run's `TrainConfig`
     history.csv        one row per finished epoch, copied from the latest checkpoint
-    backup/            checkpoints of an unfinished run (`keras_vae.checkpoints`)
+    backup/            checkpoints of an unfinished run (`keras_vae.training.checkpoints`)
     .lock              locked with `fcntl.flock` by the process training in the directory
     vae.keras, encoder.keras, decoder.keras, the plots, metrics.json: the results
     logs/              TensorBoard logs, with --tensorboard
@@ -28,10 +28,9 @@ import time
 
 from keras_vae import checks
 from keras_vae.atomic import replace_atomically, write_json, write_text
-from keras_vae.config import TrainConfig, differences
+from keras_vae.training.config import TrainConfig, differences
 
 # The figures a training run writes as `NAME.png` (the manifold only for latent_dim 2).
-FIGURES = ("loss_curves", "reconstructions", "prior_samples", "latent_space", "manifold")
 RESULTS = ("metrics.json", "vae.keras", "vae.weights.h5", "encoder.keras", "decoder.keras",
            "history.csv", "config.json")
 

@@ -1,4 +1,5 @@
-"""Graded: the KL divergence and the two reconstruction negative log-likelihoods.
+"""Graded: the KL divergence and the two reconstruction negative log-likelihoods (the
+reference's `losses.py`).
 
 Pixel counts, image sizes and latent sizes come from the grading seed, never MNIST's alone:
 code that hard-codes 784 pixels or one latent size loses these points.
@@ -7,7 +8,7 @@ code that hard-codes 784 pixels or one latent size loses these points.
 import numpy as np
 
 from keras_vae.graded import witness
-from keras_vae.graded.rubric import Item
+from keras_vae.graded.item import Item
 from keras_vae.graded.witness import array, expect_close, expect_shape
 
 KL_HINT = ("check the sign, the '- 1', that z_log_var is log(sigma**2) (not log sigma), and "

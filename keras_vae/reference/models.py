@@ -5,8 +5,8 @@ import math
 import keras
 
 from keras_vae import checks
-from keras_vae.layers import KLDivergenceLayer, Sampling
-from keras_vae.losses import bernoulli_nll, gaussian_nll
+from keras_vae.reference.layers import KLDivergenceLayer, Sampling
+from keras_vae.reference.losses import bernoulli_nll, gaussian_nll
 
 
 def _float32_under_mixed_precision():
@@ -241,7 +241,7 @@ def build_vae(
     `reconstruction_loss` and `kl_loss`, like `loss` in nats per example.
 
     Build the encoder, the decoder and the VAE inside `strategy.scope()` to train on several
-    devices (`keras_vae.distribute`); the batch size given to `fit` is then the global one.
+    devices (`keras_vae.training.distribute`); the batch size given to `fit` is then the global one.
 
     Args:
         encoder: model `x -> [z_mean, z_log_var]`, as from `build_encoder`, or any functional

@@ -9,8 +9,9 @@ import importlib
 import os
 import time
 
-from keras_vae import callbacks, cli, distribute, plots, rundir
-from keras_vae.checkpoints import Checkpoints, checkpoint_callback
+from keras_vae import cli, plots
+from keras_vae.training import callbacks, distribute, rundir
+from keras_vae.training.checkpoints import Checkpoints, checkpoint_callback
 from keras_vae.impl import load_impl
 
 
@@ -25,8 +26,8 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals, tf):
     """
     import keras
 
-    from keras_vae.evaluate import evaluate_model
-    from keras_vae.train import build_models
+    from keras_vae.likelihood import evaluate_model
+    from keras_vae.training.build import build_models
 
     # The strategy comes before any other TensorFlow operation: a multi-worker one configures
     # the process.

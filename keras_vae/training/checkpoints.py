@@ -17,7 +17,7 @@ import math
 import os
 import time
 
-from keras_vae import rundir
+from keras_vae.training import rundir
 
 LATEST = "checkpoint.json"
 PREVIOUS = "previous.json"

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_vae import checks
-from keras_vae.losses import kl_divergence
+from keras_vae.reference.losses import kl_divergence
 
 
 def reparameterize(z_mean, z_log_var, epsilon):

@@ -1,0 +1,1 @@
+"""The rubric's items, one module per reference module they grade."""
