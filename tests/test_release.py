@@ -1,18 +1,24 @@
 """The student bundle and the Gradescope autograder zip."""
 
 import glob
+import hashlib
 import json
 import os
+import pathlib
+import pwd
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import zipfile
 
 import jsonschema
 import pytest
 
 from keras_vae import release
-from tests.grading import max_score
+from tests.grading import SCHEMA, max_score
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALTERNATIVE = os.path.join(ROOT, "tests", "solutions", "alternative.py")
@@ -40,8 +46,8 @@ def test_bundle_holds_no_solution_and_no_answers(bundle):
     assert {"assignments/__init__.py", "assignments/README.md", "keras_vae/train.py",
             "keras_vae/graded/test_rubric.py", "keras_vae/data/mnist_sample.npz",
             "conftest.py", "requirements.txt"} <= files
-    for forbidden in ("keras_vae/layers.py", "keras_vae/losses.py", "keras_vae/models.py",
-                      "keras_vae/release.py"):
+    for forbidden in ("keras_vae/reference/layers.py", "keras_vae/reference/losses.py",
+                      "keras_vae/reference/models.py", "keras_vae/release.py"):
         assert forbidden not in files
     assert not any("instructor" in name for name in files)
     for name in files:
@@ -53,7 +59,7 @@ def test_bundle_holds_no_solution_and_no_answers(bundle):
     assert {"setup.sh", "run_autograder", "keras_vae/grade.py",
             "keras_vae/graded/grading_seed"} <= names
     assert "keras_vae/graded/grading_seed" not in files
-    assert "keras_vae/models.py" not in names and "assignments/__init__.py" not in names
+    assert "keras_vae/reference/models.py" not in names and "assignments/__init__.py" not in names
 
 
 def test_release_refuses_to_overwrite(bundle):
@@ -83,74 +89,379 @@ def test_in_the_bundle_stubs_score_zero_and_a_solution_full_marks(bundle, tmp_pa
     assert (copy / "runs" / "mine" / "prior_samples.png").exists()
 
 
-@pytest.mark.slow
-def test_autograder_zip_grades_a_submission(bundle, tmp_path):
-    """run_autograder grades a submitted assignments/__init__.py into a valid results.json."""
+DEBIAN_PYTHON = "/usr/bin/python3"
+SANDBOX_UID = 65534  # nobody
+PLANTS = sorted(os.path.basename(path)[:-3] for path in glob.glob(
+    os.path.join(ROOT, "tests", "adversarial", "plants_*.py")))
+STDLIB_NAMES = ("json", "tempfile", "csv", "socket")  # what plants_stdlib_modules drops
+
+
+def _can_switch_users():
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        return False
+    return os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+
+needs_root = pytest.mark.skipif(not _can_switch_users(),
+                                reason="needs root, the user nobody and setpriv")
+
+
+def test_setup_sh_checks_the_sandbox_user_and_run_autograder_isolates_the_grader():
+    """setup.sh installs keras_vae into the venv and ends with the sandbox user's check;
+    run_autograder starts the grader in / in isolated mode, writing no bytecode."""
+    assert release.SETUP_SH.endswith(release.SANDBOX_CHECK)
+    assert 'pip install --quiet --no-deps "$root/source"' in release.SETUP_SH
+    assert "import tensorflow, keras, numpy, keras_vae.graded.channel" in release.SANDBOX_CHECK
+    assert "setpriv --reuid=" in release.SANDBOX_CHECK and "test -r" in release.SANDBOX_CHECK
+    command = release.RUN_AUTOGRADER.strip().splitlines()[-1]
+    assert command == 'cd / && exec "$root/venv/bin/python" -I -B -m keras_vae.autograder', (
+        f"expected run_autograder to end with the isolated grader in /, received {command!r}")
+
+
+def test_the_zip_builds_keras_vae_with_its_seed_and_visibility(bundle):
+    """The zip carries pyproject.toml, whose package data holds the data, seed and visibility."""
+    tomllib = pytest.importorskip("tomllib")
     _, _, zip_path = bundle
-    root = tmp_path / "autograder"
     with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(root / "source")
-    _with_this_python(root)
-    (root / "submission").mkdir()
-    shutil.copy(ALTERNATIVE, root / "submission" / "__init__.py")
-    result = run_in(root / "source", "bash", str(root / "source" / "run_autograder"),
-                    AUTOGRADER_ROOT=str(root),
-                    PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    results = json.loads((root / "results" / "results.json").read_text())
-    assert results["score"] == max_score(), result.stdout + result.stderr
-    assert results["extra_data"]["seed"] == "secret"
+        names = set(archive.namelist())
+        project = tomllib.loads(archive.read("pyproject.toml").decode())
+    assert {"pyproject.toml", "README.md", "keras_vae/graded/visibility.json"} <= names
+    data = project["tool"]["setuptools"]["package-data"]
+    assert "data/*.npz" in data["keras_vae"]
+    assert {"grading_seed", "visibility.json"} <= set(data["keras_vae.graded"])
 
 
-def _with_this_python(root):
-    """Stands in for setup.sh: `root/venv/bin/python` is the Python running the tests."""
-    (root / "venv" / "bin").mkdir(parents=True)
-    python = root / "venv" / "bin" / "python"
-    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-    python.chmod(0o755)
+def test_the_autograder_writes_every_item_at_zero_when_grading_fails(tmp_path, monkeypatch):
+    """When the grader raises, keras_vae.autograder still writes a valid results.json with the
+    full maximum, every item at 0 and the reason."""
+    from keras_vae import autograder
 
+    def fail(*args, **kwargs):
+        raise RuntimeError("the grader broke")
 
-def _autograde(zip_path, root, submission_text):
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(root / "source")
-    _with_this_python(root)
-    (root / "submission").mkdir()
-    (root / "submission" / "__init__.py").write_text(submission_text)
-    result = run_in(root / "source", "bash", str(root / "source" / "run_autograder"),
-                    AUTOGRADER_ROOT=str(root),
-                    PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    results = json.loads((root / "results" / "results.json").read_text())
-    with open(os.path.join(ROOT, "tests", "gradescope_results.schema.json")) as file:
+    monkeypatch.setenv("AUTOGRADER_ROOT", str(tmp_path))
+    monkeypatch.setattr(autograder.grade, "grade", fail)
+    monkeypatch.setattr(autograder.sandbox, "become_subreaper", lambda: True)
+    (tmp_path / "submission").mkdir()
+    shutil.copy(ALTERNATIVE, tmp_path / "submission" / "__init__.py")
+    assert autograder.main() == 0
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    with open(SCHEMA) as file:
         jsonschema.validate(results, json.load(file))
-    assert sum(t["max_score"] for t in results["tests"]) == max_score(), result.stderr
-    return results
+    assert results["score"] == 0 and sum(t["max_score"] for t in results["tests"]) == max_score()
+    assert all("the autograder failed (RuntimeError: the grader broke)" in t["output"]
+               for t in results["tests"] if t["number"] != "instructor.review")
+
+
+def _fake_install(seed_mode):
+    """An /autograder-shaped folder that every user can traverse, whose venv's Python stands in
+    for one that imports everything, with the installed seed at `seed_mode`."""
+    root = tempfile.mkdtemp(prefix="keras-vae-setup-", dir="/tmp")
+    os.chmod(root, 0o755)
+    seeds = [os.path.join(root, "source", "keras_vae", "graded"),
+             os.path.join(root, "venv", "lib", "python3", "site-packages", "keras_vae", "graded")]
+    for folder in seeds:
+        os.makedirs(folder)
+        with open(os.path.join(folder, "grading_seed"), "w") as file:
+            file.write("1234\n")
+    os.chmod(os.path.join(seeds[0], "grading_seed"), 0o600)
+    os.chmod(os.path.join(seeds[1], "grading_seed"), seed_mode)
+    python = os.path.join(root, "venv", "bin", "python")
+    os.makedirs(os.path.dirname(python))
+    with open(python, "w") as file:
+        file.write("#!/bin/sh\nexit 0\n")
+    os.chmod(python, 0o755)
+    return root
+
+
+def _sandbox_check(root):
+    script = "set -euo pipefail\nroot=$AUTOGRADER_ROOT\n" + release.SANDBOX_CHECK
+    return subprocess.run(["bash", "-c", script], env=dict(os.environ, AUTOGRADER_ROOT=root),
+                          capture_output=True, text=True, timeout=300)
+
+
+def _one_line(completed):
+    lines = completed.stderr.strip().splitlines()
+    assert completed.returncode != 0 and len(lines) == 1, (
+        f"expected setup.sh to fail with one line on stderr, received status "
+        f"{completed.returncode} and {completed.stderr!r}")
+    assert lines[0].startswith("setup.sh: ") and lines[0].endswith(", so the build fails."), lines
+    return lines[0]
+
+
+@needs_root
+def test_the_sandbox_check_passes_a_venv_nobody_can_run_and_a_seed_only_root_reads():
+    """The check of setup.sh passes when nobody can run the venv's Python and read no seed."""
+    root = _fake_install(0o600)
+    try:
+        completed = _sandbox_check(root)
+        assert completed.returncode == 0, completed.stderr
+    finally:
+        shutil.rmtree(root)
+
+
+@needs_root
+def test_the_sandbox_check_fails_the_build_for_a_venv_nobody_cannot_run():
+    """setup.sh fails, in one line, when nobody cannot run the venv's Python."""
+    root = _fake_install(0o600)
+    try:
+        os.chmod(os.path.join(root, "venv"), 0o700)
+        line = _one_line(_sandbox_check(root))
+        assert "user nobody cannot import tensorflow" in line and "Permission denied" in line
+        assert "it would grade submissions as root" in line, line
+    finally:
+        shutil.rmtree(root)
+
+
+@needs_root
+@pytest.mark.parametrize("seed_mode", [0o644, None])
+def test_the_sandbox_check_fails_the_build_for_a_seed_nobody_could_read(seed_mode):
+    """setup.sh fails, in one line, when nobody can read the installed seed or there is none
+    (the grader would quietly use the public seed)."""
+    root = _fake_install(seed_mode or 0o600)
+    try:
+        installed = glob.glob(os.path.join(root, "venv", "lib", "*", "site-packages",
+                                           "keras_vae", "graded", "grading_seed"))[0]
+        if seed_mode is None:
+            os.remove(installed)
+        line = _one_line(_sandbox_check(root))
+        assert (f"can read the secret seed {installed}" in line if seed_mode else
+                "has no graded/grading_seed" in line), line
+    finally:
+        shutil.rmtree(root)
+
+
+@needs_root
+def test_the_sandbox_check_fails_the_build_for_grader_files_nobody_could_change():
+    """setup.sh fails, in one line, when nobody could change a file of the installed grader."""
+    root = _fake_install(0o600)
+    try:
+        package = glob.glob(os.path.join(root, "venv", "lib", "*", "site-packages", "keras_vae"))[0]
+        os.chmod(package, 0o777)
+        line = _one_line(_sandbox_check(root))
+        assert f"user nobody can change the grader's files ({package})" in line, line
+    finally:
+        shutil.rmtree(root)
+
+
+@pytest.fixture(scope="module")
+def gradescope(bundle):
+    """/autograder as Gradescope lays it out, after setup.sh on Debian's Python, as root: in a
+    folder every user can traverse (pytest's tmp_path is under a 0700 folder), removed after."""
+    if not _can_switch_users() or not os.path.exists(DEBIAN_PYTHON):
+        pytest.skip(f"needs root, the user nobody, setpriv and {DEBIAN_PYTHON}")
+    _, _, zip_path = bundle
+    root = tempfile.mkdtemp(prefix="keras-vae-autograder-", dir="/tmp")
+    try:
+        os.chmod(root, 0o755)
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(os.path.join(root, "source"))
+        setup = run_in(os.path.join(root, "source"), "bash",
+                       os.path.join(root, "source", "setup.sh"), AUTOGRADER_ROOT=root,
+                       AUTOGRADER_PYTHON=DEBIAN_PYTHON)
+        assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-3000:]
+        yield pathlib.Path(root)
+    finally:
+        shutil.rmtree(root)
+
+
+def _run_autograder(root, upload):
+    """Grades `upload` (relative path -> text) as Gradescope does; returns the completed
+    process and results.json, validated, with the full maximum."""
+    for folder in ("submission", "results"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+        (root / folder).mkdir()
+    for name, text in upload.items():
+        (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "submission" / name).write_text(text)
+    completed = run_in(root / "source", "bash", str(root / "source" / "run_autograder"),
+                       AUTOGRADER_ROOT=str(root))
+    results = json.loads((root / "results" / "results.json").read_text())
+    with open(SCHEMA) as file:
+        jsonschema.validate(results, json.load(file))
+    assert sum(t["max_score"] for t in results["tests"]) == max_score(), completed.stderr[-2000:]
+    return completed, results
+
+
+def _review(results):
+    return next(t for t in results["tests"] if t["number"] == "instructor.review")["output"]
+
+
+def _installed(root):
+    return pathlib.Path(glob.glob(str(root / "venv" / "lib" / "*" / "site-packages"))[0])
+
+
+@pytest.mark.slow
+def test_setup_sh_installs_keras_vae_for_nobody_to_read_and_only_root_to_change(gradescope):
+    """After setup.sh, keras_vae is installed in the venv (not found in the source folder),
+    nothing of the grader is writable by others, every seed is root's alone, and no build is
+    left behind."""
+    root = gradescope
+    found = subprocess.run([str(root / "venv" / "bin" / "python"), "-I", "-c",
+                            "import keras_vae; print(keras_vae.__file__)"], cwd="/",
+                           capture_output=True, text=True)
+    assert found.stdout.strip() == str(_installed(root) / "keras_vae" / "__init__.py"), found
+    seeds = [*(root / "source").rglob("grading_seed"), *(root / "venv").rglob("grading_seed")]
+    assert len(seeds) == 2 and all(seed.stat().st_mode & 0o777 == 0o600 for seed in seeds), seeds
+    for path in (root, *(root / "source").rglob("*"), *(root / "venv").rglob("*")):
+        if not path.is_symlink():
+            info = path.stat()
+            assert info.st_uid == 0 and not info.st_mode & 0o022, (
+                f"expected {path} to be root's and not writable by others, received uid "
+                f"{info.st_uid} and mode {oct(info.st_mode)}")
+    assert not (root / "source" / "build").exists()
+    assert not list((root / "source").glob("*.egg-info"))
+
+
+@pytest.mark.slow
+def test_run_autograder_grades_as_nobody(gradescope):
+    """run_autograder gives a correct upload, one folder too deep, full marks with the secret
+    seed, and the submission's own code reports the uid of nobody, never root's."""
+    solution = open(ALTERNATIVE).read() + (  # quiet, so the uid stays in the output's tail
+        '\ntf.get_logger().setLevel("ERROR")\nimport os\nprint("submission uid", os.geteuid())\n')
+    _, results = _run_autograder(gradescope, {"my-upload/assignments/__init__.py": solution})
+    assert results["score"] == max_score(), [t["number"] for t in results["tests"]
+                                             if t["status"] != "passed"]
+    assert results["extra_data"]["seed"] == "secret"
+    assert results["extra_data"]["containment"] == "the submission ran as user 'nobody'"
+    uids = set(re.findall(r"submission uid (\d+)", _review(results)))
+    assert uids == {str(SANDBOX_UID)}, f"expected the submission to run as uid {SANDBOX_UID}, " \
+                                       f"received the uids {uids} in {_review(results)!r}"
+
+
+def _fingerprint(root):
+    """Every file of the grader and of /autograder's top level, with its content's hash (for
+    keras_vae's files) or its size, time and mode (for the rest of the venv)."""
+    found = {}
+    for path in (*root.iterdir(), *(root / "source").rglob("*"), *(root / "venv").rglob("*")):
+        if path.is_relative_to(root / "submission") or path.is_relative_to(root / "results"):
+            continue
+        info = path.lstat()
+        if path.is_file() and not path.is_symlink() and "keras_vae" in path.parts:
+            found[str(path)] = (hashlib.sha256(path.read_bytes()).hexdigest(), info.st_mode)
+        else:
+            found[str(path)] = (info.st_size, info.st_mtime_ns, info.st_mode)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("adversary", PLANTS)
+def test_planted_code_never_runs_and_the_grader_files_stay_unchanged(gradescope, adversary):
+    """Through run_autograder, stubs with code that plants modules, bytecode or startup files for
+    the grader score 0 with a valid results.json, and nothing was planted or changed."""
+    root = gradescope
+    before = _fingerprint(root)
+    planted = [pathlib.Path("/", f"{name}.py") for name in STDLIB_NAMES]
+    assert not any(path.exists() for path in planted), "a module is already planted in /"
+    try:
+        _, results = _run_autograder(root, {"assignments/__init__.py": _attack(adversary)})
+        assert results["score"] == 0, [t["number"] for t in results["tests"] if t["score"]]
+        assert results["extra_data"]["flags"], "expected the instructor review to list the code"
+        assert not (root / "planted-code-ran").exists(), (root / "planted-code-ran").read_text()
+        assert "could not" in _review(results) and " as uid 0" not in _review(results), (
+            f"expected every plant to fail as nobody, received {_review(results)!r}")
+        assert [path for path in planted if path.exists()] == []
+        after = _fingerprint(root)
+        changed = sorted(set(before.items()) ^ set(after.items()))
+        assert changed == [], f"expected the grader's files unchanged, received {changed[:5]}"
+    finally:
+        for path in planted:
+            path.unlink(missing_ok=True)
+
+
+@pytest.mark.slow
+def test_run_autograder_takes_points_for_a_mistake(gradescope):
+    """Through run_autograder, a solution with a flipped KL sign loses exactly the KL items."""
+    text = open(ALTERNATIVE).read()
+    assert "return tf.reduce_sum(tfd.kl_divergence(" in text
+    text = text.replace("return tf.reduce_sum(tfd.kl_divergence(",
+                        "return -tf.reduce_sum(tfd.kl_divergence(")
+    _, results = _run_autograder(gradescope, {"__init__.py": text})
+    failed = {t["number"] for t in results["tests"] if t["status"] == "failed"}
+    assert {"kl.closed_form", "kl.non_negative", "kl.tfp"} <= failed
+    assert "reparameterize.formula" not in failed and results["score"] < max_score()
+
+
+def _attack(adversary):
+    """The stubs with an adversary's code appended, as one uploaded file."""
+    stubs = open(os.path.join(ROOT, "assignments", "__init__.py")).read()
+    attack = open(os.path.join(ROOT, "tests", "adversarial", f"{adversary}.py")).read()
+    return stubs + "\n" + attack.replace("from assignments import *  # noqa: F401,F403\n", "")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("adversary", ["forge_results_files", "patch_pytest_and_judges",
                                        "detaches_a_writer"])
-def test_autograder_zip_gives_adversaries_nothing(bundle, tmp_path, adversary):
-    """Through run_autograder, stubs with an adversary's code appended score 0, validly."""
-    _, _, zip_path = bundle
-    stubs = open(os.path.join(ROOT, "assignments", "__init__.py")).read()
-    attack = open(os.path.join(ROOT, "tests", "adversarial", f"{adversary}.py")).read()
-    attack = attack.replace("from assignments import *  # noqa: F401,F403\n", "")
-    results = _autograde(zip_path, tmp_path / "autograder", stubs + "\n" + attack)
-    assert results["score"] == 0
-    assert results["extra_data"]["flags"]
+def test_run_autograder_gives_adversaries_nothing(gradescope, adversary):
+    """Through run_autograder, stubs with an adversary's code appended score 0, validly, and a
+    process the submission detached is ended with the grading."""
+    marks = tempfile.mkdtemp(prefix="keras-vae-marks-", dir="/tmp")
+    try:
+        os.chmod(marks, 0o777)  # writable by nobody, so a writer that survived would leave a mark
+        mark = os.path.join(marks, "mark")
+        attack = _attack(adversary).replace('"/tmp/keras-vae-adversary-mark"', repr(mark))
+        _, results = _run_autograder(gradescope, {"assignments/__init__.py": attack})
+        assert results["score"] == 0
+        assert results["extra_data"]["flags"]
+        time.sleep(6 if adversary == "detaches_a_writer" else 0)
+        assert not os.path.exists(mark), "a process the submission detached outlived the grading"
+    finally:
+        shutil.rmtree(marks)
+
+
+AUDITED_GRADER = """
+import sys
+
+started, late = [], []
+
+
+def audit(event, args):
+    if event == "subprocess.Popen" and "-c" not in list(args[1]):  # not the sandbox's probe
+        started.append(args[1])
+    elif event == "import" and started and args[0] not in sys.modules:
+        late.append(args[0])
+
+
+sys.addaudithook(audit)
+from keras_vae import autograder
+
+autograder.main()
+print("submission processes:", len(started), "modules imported after the first:", late)
+"""
 
 
 @pytest.mark.slow
-def test_autograder_zip_takes_points_for_a_mistake(bundle, tmp_path):
-    """Through run_autograder, a solution with a flipped KL sign loses exactly the KL items."""
-    _, _, zip_path = bundle
-    text = open(ALTERNATIVE).read()
-    assert "return tf.reduce_sum(tfd.kl_divergence(" in text
-    text = text.replace("return tf.reduce_sum(tfd.kl_divergence(",
-                        "return -tf.reduce_sum(tfd.kl_divergence(")
-    results = _autograde(zip_path, tmp_path / "autograder", text)
-    failed = {t["number"] for t in results["tests"] if t["status"] == "failed"}
-    assert {"kl.closed_form", "kl.non_negative", "kl.tfp"} <= failed
-    assert "reparameterize.formula" not in failed and results["score"] < max_score()
+def test_the_grader_imports_nothing_once_the_submission_runs(gradescope):
+    """Grading a correct upload, the grading process imports every module before the first
+    submission process starts, so root imports nothing a submission could have planted."""
+    root = gradescope
+    for folder in ("submission", "results"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+        (root / folder).mkdir()
+    shutil.copy(ALTERNATIVE, root / "submission" / "__init__.py")
+    completed = run_in("/", str(root / "venv" / "bin" / "python"), "-I", "-B", "-c",
+                       AUDITED_GRADER, AUTOGRADER_ROOT=str(root))
+    last = completed.stdout.strip().splitlines()[-1]
+    assert last.startswith("submission processes: ") and last.endswith(
+        "modules imported after the first: []"), completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert not last.startswith("submission processes: 0 "), last
+
+
+@pytest.mark.slow
+def test_setup_sh_fails_the_build_when_nobody_cannot_run_the_installed_venv(gradescope):
+    """On the real install, setup.sh's check fails in one line once nobody cannot read the venv
+    (as with a Python under /root), and passes again when it can."""
+    venv = gradescope / "venv"
+    try:
+        venv.chmod(0o700)
+        line = _one_line(_sandbox_check(str(gradescope)))
+        assert "user nobody cannot import tensorflow" in line, line
+    finally:
+        venv.chmod(0o755)
+    completed = _sandbox_check(str(gradescope))
+    assert completed.returncode == 0, completed.stderr
 
 
 PYENV = os.path.expanduser("~/.pyenv/versions")
@@ -163,28 +474,18 @@ def _pyenv_python(version):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("version", ["3.10", "3.12"])
-def test_setup_sh_and_run_autograder_as_gradescope_runs_them(bundle, tmp_path, version):
-    """On Python 3.10 (Ubuntu 22.04) and 3.12 (24.04): setup.sh builds a virtual environment
-    from the registries, and run_autograder gives a correct upload, one folder too deep, full
-    marks in results/results.json."""
+def test_the_grading_requirements_resolve_on_python_3_10_and_3_12(bundle, tmp_path, version):
+    """The zip's requirements resolve on Python 3.10 (Ubuntu 22.04) and 3.12 (24.04); only
+    resolved (pip --dry-run), since a Python under /root cannot pass setup.sh's check."""
     python = _pyenv_python(version)
     if python is None:
         pytest.skip(f"no Python {version} on this machine")
     _, _, zip_path = bundle
-    root = tmp_path / "autograder"
     with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(root / "source")
-    env = {"AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": python}
-    setup = run_in(root / "source", "bash", str(root / "source" / "setup.sh"), **env)
-    assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-3000:]
-    version_line = subprocess.run([str(root / "venv" / "bin" / "python"), "--version"],
-                                  capture_output=True, text=True).stdout
-    assert version_line.startswith(f"Python {version}.")
-    (root / "submission" / "my-upload" / "assignments").mkdir(parents=True)
-    shutil.copy(ALTERNATIVE, root / "submission" / "my-upload" / "assignments" / "__init__.py")
-    result = run_in(root / "source", "bash", str(root / "source" / "run_autograder"), **env)
-    results = json.loads((root / "results" / "results.json").read_text())
-    assert results["score"] == max_score(), result.stdout[-2000:] + result.stderr[-2000:]
+        (tmp_path / "requirements.txt").write_bytes(archive.read("requirements.txt"))
+    resolved = run_in(tmp_path, python, "-m", "pip", "install", "--dry-run", "--ignore-installed",
+                      "--quiet", "-r", "requirements.txt")
+    assert resolved.returncode == 0, resolved.stderr[-3000:]
 
 
 def test_release_writes_the_classroom_template_and_the_instructors_page(bundle):
@@ -217,6 +518,7 @@ def test_bundle_code_imports_no_module_the_bundle_leaves_out(bundle):
 
     _, student, _ = bundle
     left_out = {f"keras_vae.{name[:-3]}" for name in release.SOLUTION_FILES if name != "__init__.py"}
+    left_out |= {f"keras_vae.{folder}" for folder in release.SOLUTION_FOLDERS}
     for folder, _, names in os.walk(os.path.join(student, "keras_vae")):
         for name in names:
             if not name.endswith(".py"):
@@ -225,4 +527,6 @@ def test_bundle_code_imports_no_module_the_bundle_leaves_out(bundle):
             for node in ast.walk(tree):
                 imported = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
                             else [node.module] if isinstance(node, ast.ImportFrom) else [])
-                assert not set(imported) & left_out, f"{name} imports {imported}"
+                assert not {i for i in imported if i and any(
+                    i == out or i.startswith(out + ".") for out in left_out)}, (
+                    f"{name} imports {imported}")
