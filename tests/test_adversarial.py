@@ -85,46 +85,17 @@ def test_a_deadline_still_writes_results(tmp_path):
 
 @pytest.mark.slow
 def test_a_detached_process_is_killed_before_it_can_write(tmp_path):
-    """A double-forked, setsid'd writer is ended with the grading; results.json stays true."""
-    mark = tmp_path / "mark"
-    _, results = run_grader("tests.adversarial.detaches_a_writer", tmp_path,
-                            env={"ADVERSARY_MARK": str(mark)})
+    """A double-forked, setsid'd writer is ended with the grading; results.json stays true.
+
+    The grader passes no environment of its own to the submission, so the writer leaves its
+    mark at its default path."""
+    mark = "/tmp/keras-vae-adversary-mark"
+    if os.path.exists(mark):
+        os.remove(mark)
+    _, results = run_grader("tests.adversarial.detaches_a_writer", tmp_path)
     time.sleep(6)
-    assert not mark.exists(), "the detached process outlived the grading"
+    assert not os.path.exists(mark), "the detached process outlived the grading"
     path = tmp_path / "detaches_a_writer-results.json"
     import json
 
     assert json.loads(path.read_text())["score"] == 0 == results["score"]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("adversary", [
-    "recovers_secret_seed", "stealth_utf7_seed_recovery", "floods_and_forges_exporter_channel",
-    "graph_escapes", "sabotages_export_folder"])
-def test_an_adversary_of_the_graph_grader_scores_zero(adversary, tmp_path):
-    """Recovering the seed from what the exporter is told, hidden code, floods and forgeries on
-    the channel, graphs that reach outside the computation and a sabotaged export folder all
-    get 0, with every item graded or failed with its reason."""
-    _, results = run_grader(f"tests.adversarial.{adversary}", tmp_path, *SECRET,
-                            "--timeout", "20")
-    assert results["score"] == 0, [t["number"] for t in results["tests"] if t["score"]]
-    assert not any("the grader failed" in t["output"] for t in scored(results).values())
-
-
-# What a wrong formula keeps: properties that are true of what it computes. Every item that
-# checks a value, a structure or learning gives it nothing.
-PROPERTIES_OF_WRONG_FORMULAS = {"kl.zero_at_prior", "kl.non_negative", "kl.per_example",
-                                "kl_layer.identity", "kl_layer.batch_size_independent",
-                                "vae.compiled", "vae.learning_rate"}
-
-
-@pytest.mark.slow
-def test_invented_numbers_earn_nothing_but_true_properties(tmp_path):
-    """Graphs of invented numbers (weightless encoders, constant decoders, decorative layers, a
-    step counter that fakes learning) earn no structural, value or fit point; the wrong KL,
-    the identity layer adding a wrong loss and the plain autoencoder keep only the properties
-    their formulas really have."""
-    _, results = run_grader("tests.adversarial.structural_decoys", tmp_path, *SECRET)
-    earned = {number for number, test in scored(results).items() if test["score"]}
-    assert earned <= PROPERTIES_OF_WRONG_FORMULAS, sorted(earned - PROPERTIES_OF_WRONG_FORMULAS)
-    assert results["score"] <= 7
