@@ -8,6 +8,8 @@ accepts a message only with the run's token, within size limits, and for the ite
 import base64
 import json
 import math
+import os
+import sys
 
 import numpy as np
 
@@ -100,6 +102,21 @@ def decode(line, token):
     if not isinstance(message, dict) or message.get("token") != token:
         return None
     return message
+
+
+def child_end():
+    """A child's end of the channel: its request (one JSON document on stdin, which is then
+    closed) and `send(**message)`, which writes a message with the run's token."""
+    request = json.loads(sys.stdin.read())
+    sys.stdin.close()
+    sys.stdin = open(os.devnull)
+    channel_file = os.fdopen(request["fd"], "w", buffering=1)
+
+    def send(**message):
+        channel_file.write(encode(dict(message, token=request["token"])))
+        channel_file.flush()
+
+    return request, send
 
 
 def roundtrip(value, keep_dtype=False):
