@@ -2,7 +2,7 @@
 `-log p(x)` (computed by `keras_vae.likelihood`).
 
 Usage: `python -m keras_vae.evaluate RUN_DIR [--iw-samples K] [--data-path PATH]` prints the
-figures as JSON. TensorFlow loads only once the arguments are checked.
+metrics as JSON. TensorFlow loads only once the arguments are checked.
 """
 
 import json
@@ -47,8 +47,8 @@ def main(argv=None):
     except cli.UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    figures = evaluate_model(config, impl, encoder, decoder, data.x_test, args.iw_samples)
-    print(json.dumps(figures, indent=2))
+    metrics = evaluate_model(config, impl, encoder, decoder, data.x_test, args.iw_samples)
+    print(json.dumps(metrics, indent=2))
     return 0
 
 

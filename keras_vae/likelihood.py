@@ -1,4 +1,4 @@
-"""Test-set figures of a trained VAE: the negative ELBO and an importance-weighted `-log p(x)`.
+"""Test-set metrics of a trained VAE: the negative ELBO and an importance-weighted `-log p(x)`.
 
 Both are written against the contract (`impl.kl_divergence`, `impl.bernoulli_nll`,
 `impl.gaussian_nll`, `impl.reparameterize`), the same functions training minimizes; fit,
@@ -153,10 +153,10 @@ def evaluate_model(config, impl, encoder, decoder, x_test, num_samples=None):
     """
     num_samples = num_samples or config.num_iw_samples
     start = time.perf_counter()
-    figures = negative_elbo(impl, encoder, decoder, x_test, config.likelihood, config.sigma)
-    figures = {f"test_{key}": value for key, value in figures.items()}
-    figures["test_iw_nll"] = importance_weighted_nll(
+    metrics = negative_elbo(impl, encoder, decoder, x_test, config.likelihood, config.sigma)
+    metrics = {f"test_{key}": value for key, value in metrics.items()}
+    metrics["test_iw_nll"] = importance_weighted_nll(
         impl, encoder, decoder, x_test, num_samples, config.likelihood, config.sigma)
-    figures.update(num_iw_samples=num_samples, num_test_images=len(x_test),
+    metrics.update(num_iw_samples=num_samples, num_test_images=len(x_test),
                    evaluation_seconds=time.perf_counter() - start)
-    return figures
+    return metrics

@@ -148,10 +148,10 @@ def _find_impl(name):
 
 
 def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib.nullcontext):
-    """Trains, saves, plots and evaluates the run of `config`; returns the test figures.
+    """Trains, saves, plots and evaluates the run of `config`; returns the test metrics.
 
     Resumes an unfinished run in `config.out` from its last checkpoint; a finished run of the
-    same config is not trained again (its figures are returned) unless `overwrite`. TensorFlow
+    same config is not trained again (its metrics are returned) unless `overwrite`. TensorFlow
     is imported only once the run directory is known to need training.
 
     Args:

@@ -16,7 +16,7 @@ from keras_vae.impl import load_impl
 
 
 def fit_and_save(config, data, x_val, log, warn, hold_signals, tf):
-    """Trains the run of `config` in its locked run directory; returns the test figures.
+    """Trains the run of `config` in its locked run directory; returns the test metrics.
 
     Args:
         config: the run's `TrainConfig`; `config.out` is locked by this process.
@@ -72,20 +72,20 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals, tf):
     history = rundir.read_history(os.path.join(config.out, "history.csv"))
     _save_models(config.out, vae, encoder, decoder, warn)
     _save_figures(config, encoder, decoder, data, history)
-    figures = evaluate_model(config, impl, encoder, decoder, data.x_test)
-    figures.update(train_seconds=train_seconds, epochs_trained=len(history["loss"]),
+    metrics = evaluate_model(config, impl, encoder, decoder, data.x_test)
+    metrics.update(train_seconds=train_seconds, epochs_trained=len(history["loss"]),
                    data_source=data.source)
-    rundir.write_json(os.path.join(config.out, "metrics.json"), figures)
+    rundir.write_json(os.path.join(config.out, "metrics.json"), metrics)
     rundir.remove_checkpoints(config.out)
-    log(f"Test set ({figures['num_test_images']} images): negative ELBO "
-        f"{figures['test_loss']:.2f} nats (reconstruction {figures['test_reconstruction_loss']:.2f}"
-        f" + KL {figures['test_kl_loss']:.2f}); importance-weighted -log p(x) "
-        f"{figures['test_iw_nll']:.2f} nats (k={figures['num_iw_samples']}).")
+    log(f"Test set ({metrics['num_test_images']} images): negative ELBO "
+        f"{metrics['test_loss']:.2f} nats (reconstruction {metrics['test_reconstruction_loss']:.2f}"
+        f" + KL {metrics['test_kl_loss']:.2f}); importance-weighted -log p(x) "
+        f"{metrics['test_iw_nll']:.2f} nats (k={metrics['num_iw_samples']}).")
     if config.tensorboard:
         log(f"TensorBoard logs: {callbacks.log_dir(config.out)} (python -m tensorboard.main "
             f"--logdir {callbacks.log_dir(config.out)})")
     log(f"Run directory: {config.out}")
-    return figures
+    return metrics
 
 
 def _fit(config, vae, data, x_val, checkpoints, state, annealed, hold_signals):

@@ -30,7 +30,7 @@ from keras_vae import checks
 from keras_vae.atomic import replace_atomically, write_json, write_text
 from keras_vae.training.config import TrainConfig, differences
 
-# The figures a training run writes as `NAME.png` (the manifold only for latent_dim 2).
+# The files of a finished run (its plots are `plots.FIGURES`).
 RESULTS = ("metrics.json", "vae.keras", "vae.weights.h5", "encoder.keras", "decoder.keras",
            "history.csv", "config.json")
 
