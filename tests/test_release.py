@@ -393,7 +393,8 @@ def _attack(adversary):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("adversary", ["forge_results_files", "patch_pytest_and_judges",
-                                       "detaches_a_writer"])
+                                       "detaches_a_writer", "forge_channel",
+                                       "recovers_secret_seed", "graph_escapes"])
 def test_run_autograder_gives_adversaries_nothing(gradescope, adversary):
     """Through run_autograder, stubs with an adversary's code appended score 0, validly, and a
     process the submission detached is ended with the grading."""
@@ -409,6 +410,53 @@ def test_run_autograder_gives_adversaries_nothing(gradescope, adversary):
         assert not os.path.exists(mark), "a process the submission detached outlived the grading"
     finally:
         shutil.rmtree(marks)
+
+
+def _bundle_copy(bundle, modules):
+    """A root-owned copy of the student bundle that every user can read and only root can
+    change, with `modules` (name -> source) added at its top."""
+    _, student, _ = bundle
+    folder = tempfile.mkdtemp(prefix="keras-vae-class-", dir="/tmp")
+    os.chmod(folder, 0o755)
+    copy = os.path.join(folder, "student")
+    shutil.copytree(student, copy)
+    for name, text in modules.items():
+        with open(os.path.join(copy, f"{name}.py"), "w") as file:
+            file.write(text)
+    for path in [copy, *glob.glob(os.path.join(copy, "**"), recursive=True)]:
+        os.chmod(path, 0o755 if os.path.isdir(path) else 0o644)
+    return folder, copy
+
+
+@pytest.mark.slow
+def test_a_class_graded_as_root_from_the_bundle_runs_submissions_as_nobody(gradescope, bundle):
+    """An instructor grading as root from the student bundle with a system Python's venv:
+    a correct submission scores full marks and its code runs as nobody; adversaries get 0."""
+    python = str(gradescope / "venv" / "bin" / "python")
+    solution = open(ALTERNATIVE).read() + (
+        '\ntf.get_logger().setLevel("ERROR")\nimport os\nprint("submission uid", os.geteuid())\n')
+    folder, copy = _bundle_copy(bundle, {"correct": solution,
+                                         "seed_thief": _attack("recovers_secret_seed"),
+                                         "channel_flood": _attack(
+                                             "floods_and_forges_exporter_channel")})
+    try:
+        for module, expected in (("correct", max_score()), ("seed_thief", 0),
+                                 ("channel_flood", 0)):
+            path = os.path.join(folder, f"{module}.json")
+            completed = run_in(copy, python, "-m", "keras_vae.grade", "--impl", module,
+                               "--json", path)
+            assert completed.returncode == 0, completed.stderr[-2000:]
+            results = json.loads(open(path).read())
+            with open(SCHEMA) as file:
+                jsonschema.validate(results, json.load(file))
+            assert results["score"] == expected, (module, [
+                t["number"] for t in results["tests"] if t["score"]])
+            assert results["extra_data"]["containment"] == "the submission ran as user 'nobody'"
+            if module == "correct":
+                uids = set(re.findall(r"submission uid (\d+)", _review(results)))
+                assert uids == {str(SANDBOX_UID)}, uids
+    finally:
+        shutil.rmtree(folder)
 
 
 AUDITED_GRADER = """
