@@ -32,15 +32,14 @@ def _entries(folder):
 
 
 def _refused(message):
-    rows = [{"id": item.id, "points": item.points, "title": item.title, "status": "failed",
-             "message": f"not graded: {message}"} for item in rubric.rubric()]
+    rows = list(rubric.rows(rubric.rubric(), "failed", f"not graded: {message}").values())
     return gradescope_results(rows, 0.0, f"Not graded: {message}",
                               {"seed": "not used", "flags": [], "containment": "nothing was run"})
 
 
 def grade_one(path, grade_flags):
     """Grades one submission in a folder of its own; returns its results."""
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with tempfile.TemporaryDirectory(prefix="keras-vae-class-") as work:
         try:
             found = submission.find(submission.unpack(path, os.path.join(work, "upload")))
