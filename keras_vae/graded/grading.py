@@ -100,8 +100,9 @@ class Grading:
                                    self.user, home, self.limits)
             self.outputs.append(outcome.output)
             for item_id, result in outcome.results.items():
-                message = verdict.judge(self.items[item_id], channel.roundtrip(
-                    inputs[item_id], keep_dtype=True), result, self.facts[self.items[item_id].export])
+                item = self.items[item_id]
+                message = verdict.judge(item, channel.roundtrip(inputs[item_id], keep_dtype=True),
+                                        result, self.facts[item.export])
                 self.rows[item_id].update(status="passed" if message is None else "failed",
                                           message=message or "")
             if outcome.current is not None:

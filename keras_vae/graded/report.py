@@ -13,7 +13,7 @@ def explain_dependencies(rows, items):
 
     Args:
         rows: dict from item id to its row (`status`, `message`), changed in place.
-        items: dict from item id to its `rubric.Item`.
+        items: dict from item id to its `item.Item`.
     """
     failing = {}
     for item_id, item in items.items():
