@@ -1,5 +1,6 @@
 """Atomic files: written to a partial file, flushed to disk, then renamed into place, so a
-reader (or a run killed at any moment) sees the old file or the new one, never a torn one."""
+reader (or a run killed at any moment) sees the old file or the new one, never a torn one; and
+JSON read back."""
 
 import json
 import os
@@ -30,6 +31,15 @@ def write_text(path, text):
 
 def write_json(path, value):
     write_text(path, json.dumps(value, indent=2) + "\n")
+
+
+def read_json(path):
+    """The JSON value in `path`, or `None` when the file does not exist."""
+    try:
+        with open(path) as file:
+            return json.load(file)
+    except FileNotFoundError:
+        return None
 
 
 def _sync_directory(folder):

@@ -13,10 +13,21 @@ DATASETS = ("mnist", "fashion_mnist", "sample")
 BINARIZATIONS = ("none", "static", "dynamic")
 
 
-def invalid(name, expected, received):
-    """Returns the `ValueError` for argument `name`."""
+class _Nothing:
+    def __repr__(self):
+        return "nothing"
+
+
+# The `received` of an argument that was not given.
+NOTHING = _Nothing()
+
+
+def invalid(name, expected, received, why=None):
+    """Returns the `ValueError` for argument `name`, with `why` after what was received:
+    "Invalid value for `impl`: expected ..., received 'x', which was not found."."""
+    because = f", {why}" if why else ""
     return ValueError(
-        f"Invalid value for `{name}`: expected {expected}, received {received!r}."
+        f"Invalid value for `{name}`: expected {expected}, received {received!r}{because}."
     )
 
 
@@ -41,6 +52,24 @@ def non_negative_float(name, value):
     if not _finite_real(value) or value < 0:
         raise invalid(name, "a non-negative finite number", value)
     return float(value)
+
+
+def positive_number_text(name, text):
+    """The positive finite number a user typed as `text` (a command-line flag's string)."""
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        raise invalid(name, "a positive number", text)
+    return number
+
+
+def integer_text(name, text, minimum=0):
+    """The integer of at least `minimum` (0 or 1) a user typed as `text`, in decimal digits."""
+    if not (text.isascii() and text.isdigit()) or int(text) < minimum:
+        raise invalid(name, "a positive integer" if minimum else "a non-negative integer", text)
+    return int(text)
 
 
 def choice(name, value, options):

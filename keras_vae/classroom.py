@@ -17,13 +17,13 @@ The grading step runs the same grader as `python -m keras_vae.grade`, with the p
 student's repository holds the workflow and the grader, so its grade is feedback, not a secret test.
 """
 
-import argparse
 import base64
 import json
 import os
 import re
 import sys
 
+from keras_vae import checks, cli
 from keras_vae.impl import IMPL_HELP
 
 STEP_ID = "grader"
@@ -90,8 +90,7 @@ def workflow_yaml(item_ids=None):
     """
     runners = [runner_name(i) for i in (item_ids or _item_ids())]
     if len(set(runners)) != len(runners):
-        raise ValueError(f"Invalid value for `item_ids`: expected ids with distinct runner names, "
-                         f"received {runners}.")
+        raise checks.invalid("item_ids", "ids with distinct runner names", runners)
     env = "".join(f'        {name.upper()}_RESULTS: "${{{{steps.{STEP_ID}.outputs.{name}}}}}"\n'
                   for name in runners)
     return (WORKFLOW_HEAD.format(step_id=STEP_ID, reporter=REPORTER) + env
@@ -128,14 +127,14 @@ def outputs(rows):
     return {runner_name(row["id"]): encode_result(reporter_result(row)) for row in rows}
 
 
-def _grade(impl):
+def _grade(impl_name):
     """The grader's rows; if the grader itself fails, every item fails with the reason, so the
     reporter still finds a result for each of its runners."""
     from keras_vae import grade
     from keras_vae.graded import rubric
 
     try:
-        rows, _ = grade.grade(impl)
+        rows, _ = grade.grade(impl_name)
         return rows
     except Exception as error:  # a fault in the grader, not in the submission
         reason = f"the grader stopped before judging this item ({type(error).__name__}: {error})."
@@ -162,8 +161,7 @@ def write_template(destination, write_student_files):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m keras_vae.classroom", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(prog="python -m keras_vae.classroom", description=__doc__)
     parser.add_argument("--impl", default=None,
                         help=IMPL_HELP)
     args = parser.parse_args(argv)

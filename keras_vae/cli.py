@@ -50,13 +50,20 @@ def bad_input():
         raise UsageError(str(error)) from None
 
 
-def one_line(error, flags=None):
-    """The error line a command prints, naming each argument by `flags[name]` where given."""
+def one_line(error, flag_names=None):
+    """The error line a command prints, naming each argument by `flag_names[name]` where given
+    (the map `flag_names(parser)` makes)."""
     message = " ".join(str(error).split())
     match = re.match(r"Invalid value for `(\w+)`", message)
-    if match and flags and match[1] in flags:
-        message = f"Invalid value for `{flags[match[1]]}`" + message[match.end():]
+    if match and flag_names and match[1] in flag_names:
+        message = f"Invalid value for `{flag_names[match[1]]}`" + message[match.end():]
     return f"error: {message}"
+
+
+def usage_error(error, flag_names=None):
+    """Prints the one-line error of bad input on stderr; returns the exit status, 2."""
+    print(one_line(error, flag_names), file=sys.stderr)
+    return 2
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

@@ -11,7 +11,7 @@ import sys
 
 from keras_vae import checks, cli
 from keras_vae.likelihood import evaluate_model
-from keras_vae.training import rundir
+from keras_vae.training.rundir import RunDir
 
 
 def parse_args(argv=None):
@@ -27,7 +27,7 @@ def parse_args(argv=None):
                         help="local .npz in the mnist.npz layout (default: the run's data)")
     args = parser.parse_args(argv)
     with cli.bad_input():
-        rundir.check_finished(args.run_dir, "RUN_DIR")
+        RunDir(args.run_dir).check_finished("RUN_DIR")
         if args.iw_samples is not None:
             checks.positive_int("--iw-samples", args.iw_samples)
         if args.data_path is not None and not os.path.isfile(args.data_path):
@@ -41,12 +41,11 @@ def main(argv=None):
         cli.import_tensorflow()
         from keras_vae.data import load_data
 
-        config, impl, encoder, decoder = rundir.load_run(args.run_dir)
+        config, impl, encoder, decoder = RunDir(args.run_dir).load()
         with cli.bad_input():
             data, _ = load_data(config, data_path=args.data_path, log=cli.log_to_stderr)
     except cli.UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return cli.usage_error(error)
     metrics = evaluate_model(config, impl, encoder, decoder, data.x_test, args.iw_samples)
     print(json.dumps(metrics, indent=2))
     return 0

@@ -5,52 +5,52 @@ Usage: `python -m keras_vae.grade [--impl MODULE] [--json PATH] [--timeout SECON
 class `python -m keras_vae.grade --submissions DIR --out OUT [--workers N]` (see
 `keras_vae/graded/gradebook.py`).
 
-The grading process never imports the submission. A sandboxed child process imports it and
-reports observations (numbers, arrays, exception texts) for each rubric item over a channel this
-process owns; this process validates them and judges them against float64 NumPy witnesses. The
-rubric, its points and the maximum are fixed here. A child that hangs, crashes, exits or runs out
-of memory costs only the item it was running; the grader starts a new child for the rest, and
-every item that did not finish scores 0 with the reason, so the maximum never changes.
+The grading process never imports the submission or TensorFlow. A sandboxed exporter process
+imports the submission and writes TensorFlow graphs from configurations alone; once it is gone, a
+runner process that never imports submission code checks those graphs, runs them on the graded
+inputs and reports what they computed; this process judges that against float64 NumPy witnesses
+(`keras_vae/graded/grading.py`, and `docs/grading.md` for what is guaranteed). The rubric, its
+points and the maximum are fixed here: every item that did not finish scores 0 with the reason.
 """
 
-import argparse
 import os
 import sys
 import time
 import traceback
 
-from keras_vae.graded import children, flags, grading, rubric, sandbox
+from keras_vae import checks, cli
+from keras_vae.graded import children, code_review, grading, rubric, sandbox
 from keras_vae.graded.report import format_rubric, gradescope_results, write_json
 from keras_vae.impl import IMPL_HELP
 
 DEFAULTS = grading.DEFAULTS
 
 
-def grade(impl=None, timeout=None, deadline=None, memory_limit=None, seed=None,
+def grade(impl_name=None, timeout=None, deadline=None, memory_limit=None, seed=None,
           sandbox_user=sandbox.DEFAULT_USER, paths=None):
-    """Grades `impl` (a module name, found in the folders `paths` or on `sys.path`); returns
+    """Grades the implementation `impl_name` (a module name, found in the folders `paths` or on `sys.path`); returns
     `(rows, report)`.
 
     Each row has `id`, `points`, `title`, `status` (`passed` or `failed`) and `message`.
     `report` holds what the instructor sees: flagged code, the seed kind, containment notes and
     the tail of the submission's output.
     """
-    from keras_vae.impl import default_impl, locate
+    from keras_vae.impl import default_impl_name, locate
 
-    impl = impl or default_impl()
+    impl_name = impl_name or default_impl_name()
     if seed is None:
         seed, seed_kind = grading.grading_seed()
     else:
         seed_kind = "given"
     user, containment = sandbox_user_or_note(sandbox_user, seed_kind)
-    location = locate(impl, paths)
+    location = locate(impl_name, paths)
     search = [location.root] if location else list(paths or [])
-    files = flags.read(location.files) if location else {}
+    files = code_review.read(location.files) if location else {}
     limits = children.Limits(timeout or DEFAULTS["timeout"],
                              time.monotonic() + (deadline or DEFAULTS["deadline"]),
                              deadline or DEFAULTS["deadline"],
                              memory_limit or DEFAULTS["memory_limit"])
-    return grading.grade(impl, search, seed, seed_kind, limits, user, containment, files)
+    return grading.grade(impl_name, search, seed, seed_kind, limits, user, containment, files)
 
 
 def sandbox_user_or_note(name, seed_kind="public"):
@@ -81,20 +81,14 @@ def failed_results(error, start):
     return rows, gradescope_results(rows, time.monotonic() - start, format_rubric(rows), report)
 
 
-def _positive(parser, flag, value):
-    try:
-        number = float(value)
-    except ValueError:
-        number = float("nan")
-    if not number > 0 or number == float("inf"):
-        parser.exit(2, f"error: Invalid value for `{flag}`: expected a positive number, "
-                       f"received {value!r}.\n")
-    return number
+def parse_args(argv=None):
+    """Parses and checks the command line; returns `(args, timeout, deadline, memory_limit,
+    seed)`.
 
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m keras_vae.grade", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    Raises:
+        cli.UsageError: naming the flag as typed.
+    """
+    parser = cli.ArgumentParser(prog="python -m keras_vae.grade", description=__doc__)
     parser.add_argument("--impl", default=None,
                         help=IMPL_HELP)
     parser.add_argument("--json", default=None, help="write Gradescope's results.json here")
@@ -117,17 +111,28 @@ def main(argv=None):
     parser.add_argument("--workers", default="2", help="with --submissions: submissions graded "
                         "at once (default: %(default)s)")
     args = parser.parse_args(argv)
-    timeout = _positive(parser, "--timeout", args.timeout)
-    deadline = _positive(parser, "--deadline", args.deadline)
-    memory_limit = _positive(parser, "--memory-limit", args.memory_limit)
-    seed = None
-    if args.seed is not None:
-        if not args.seed.isdigit():
-            parser.exit(2, f"error: Invalid value for `--seed`: expected a non-negative integer, "
-                           f"received {args.seed!r}.\n")
-        seed = int(args.seed)
+    with cli.bad_input():
+        numbers = [checks.positive_number_text(flag, value) for flag, value in (
+            ("--timeout", args.timeout), ("--deadline", args.deadline),
+            ("--memory-limit", args.memory_limit))]
+        seed = None if args.seed is None else checks.integer_text("--seed", args.seed)
+        if args.submissions is not None:
+            if not os.path.isdir(args.submissions):
+                raise checks.invalid("--submissions", "a folder of submissions",
+                                     args.submissions)
+            if not args.out:
+                raise checks.invalid("--out", "a folder for the gradebook", checks.NOTHING)
+            checks.integer_text("--workers", args.workers, minimum=1)
+    return (args, *numbers, seed)
+
+
+def main(argv=None):
+    try:
+        args, timeout, deadline, memory_limit, seed = parse_args(argv)
+    except cli.UsageError as error:
+        return cli.usage_error(error)
     if args.submissions is not None:
-        return _grade_class(parser, args)
+        return _grade_class(args)
     start = time.monotonic()
     sandbox.become_subreaper()
     try:
@@ -143,23 +148,14 @@ def main(argv=None):
     return 0
 
 
-def _grade_class(parser, args):
-    if not os.path.isdir(args.submissions):
-        parser.exit(2, f"error: Invalid value for `--submissions`: expected a folder of "
-                       f"submissions, received {args.submissions!r}.\n")
-    if not args.out:
-        parser.exit(2, "error: Invalid value for `--out`: expected a folder for the gradebook, "
-                       "received nothing.\n")
-    if not args.workers.isdigit() or int(args.workers) < 1:
-        parser.exit(2, f"error: Invalid value for `--workers`: expected a positive integer, "
-                       f"received {args.workers!r}.\n")
+def _grade_class(args):
     from keras_vae.graded.gradebook import grade_class
 
-    flags = ["--timeout", args.timeout, "--deadline", args.deadline, "--memory-limit",
-             args.memory_limit, "--sandbox-user", args.sandbox_user]
+    arguments = ["--timeout", args.timeout, "--deadline", args.deadline, "--memory-limit",
+                 args.memory_limit, "--sandbox-user", args.sandbox_user]
     if args.seed is not None:
-        flags += ["--seed", args.seed]
-    path = grade_class(args.submissions, args.out, int(args.workers), flags)
+        arguments += ["--seed", args.seed]
+    path = grade_class(args.submissions, args.out, int(args.workers), arguments)
     print(f"Gradebook: {path}")
     return 0
 

@@ -2,6 +2,10 @@
 
 The data, training, evaluation and plotting code never imports the reference solution
 directly: it takes a module with the contract's names, so a student's module plugs in.
+
+Names: `impl` is always the module object of an implementation, `impl_name` its module name
+(`"keras_vae"`, `"assignments"`). The `--impl` flag and the `impl` field of a run's
+`config.json` hold a module name; they keep the short name so that old runs still resume.
 """
 
 import dataclasses
@@ -10,6 +14,8 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+
+from keras_vae import checks
 
 CONTRACT = (
     "reparameterize",
@@ -25,7 +31,7 @@ CONTRACT = (
 
 
 # The implementation the commands use without --impl. The student bundle's keras_vae/__init__.py
-# states its own, `DEFAULT_IMPL = "assignments"`, which `default_impl` reads first.
+# states its own, `DEFAULT_IMPL = "assignments"`, which `default_impl_name` reads first.
 DEFAULT_IMPL = "keras_vae"
 
 
@@ -34,7 +40,7 @@ IMPL_HELP = ("module implementing the contract (default: keras_vae; assignments 
              "bundle)")
 
 
-def default_impl():
+def default_impl_name():
     """The implementation the commands use by default: `keras_vae.DEFAULT_IMPL` where the
     package states one (the student bundle: `"assignments"`), else `DEFAULT_IMPL`."""
     import keras_vae
@@ -54,23 +60,19 @@ def load_impl(name=None):
     Raises:
         ValueError: if the module cannot be found or lacks a contract name.
     """
-    name = name or default_impl()
+    name = name or default_impl_name()
     try:
         spec = importlib.util.find_spec(name)
     except ModuleNotFoundError:
         spec = None
     if spec is None:
-        raise ValueError(
-            f"Invalid value for `impl`: expected an importable module with the contract names, "
-            f"received {name!r}, which was not found."
-        )
+        raise checks.invalid("impl", "an importable module with the contract names", name,
+                             "which was not found")
     module = importlib.import_module(name)
     missing = [attr for attr in CONTRACT if not hasattr(module, attr)]
     if missing:
-        raise ValueError(
-            f"Invalid value for `impl`: expected a module defining {', '.join(CONTRACT)}, "
-            f"received {name!r}, which lacks {', '.join(missing)}."
-        )
+        raise checks.invalid("impl", f"a module defining {', '.join(CONTRACT)}", name,
+                             f"which lacks {', '.join(missing)}")
     return module
 
 

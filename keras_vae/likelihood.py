@@ -67,15 +67,16 @@ def _standard_normal_log_prob(values):
     return -0.5 * tf.reduce_sum(tf.square(values) + math.log(2 * math.pi), axis=-1)
 
 
-def importance_weighted_nll(impl, encoder, decoder, x, num_samples=100, likelihood="bernoulli",
-                            sigma=1.0, batch_size=100, chunk_size=100, seed=0):
+def importance_weighted_nll(impl, encoder, decoder, x, num_iw_samples=100,
+                            likelihood="bernoulli", sigma=1.0, batch_size=100, chunk_size=100,
+                            seed=0):
     """Importance-weighted estimate of `-log p(x)` (Burda et al. 2015), averaged over `x`.
 
-        log p(x) ~= logsumexp_k(log p(x|z_k) + log p(z_k) - log q(z_k|x)) - log(num_samples)
+        log p(x) ~= logsumexp_k(log p(x|z_k) + log p(z_k) - log q(z_k|x)) - log(num_iw_samples)
 
     with `z_k ~ q(z|x)`. It never exceeds the ELBO bound on average and tends to `log p(x)`
-    as `num_samples` grows. The samples are drawn `chunk_size` at a time and combined with a
-    running log-sum-exp, so memory does not grow with `num_samples`. The log-weights are
+    as `num_iw_samples` grows. The samples are drawn `chunk_size` at a time and combined with a
+    running log-sum-exp, so memory does not grow with `num_iw_samples`. The log-weights are
     summed in float32 (or float64) even for models built under a mixed precision policy,
     whose float16 outputs would lose the log-sum-exp's precision.
 
@@ -84,7 +85,7 @@ def importance_weighted_nll(impl, encoder, decoder, x, num_samples=100, likeliho
         encoder: model `x -> [z_mean, z_log_var]`.
         decoder: model `z -> reconstruction`.
         x: array of shape `(num_images,) + example_shape`.
-        num_samples: positive integer `k`, importance samples per image.
+        num_iw_samples: positive integer `k`, importance samples per image.
         likelihood: `"bernoulli"` or `"gaussian"`.
         sigma: the Gaussian decoder's standard deviation.
         batch_size: images per step.
@@ -99,7 +100,7 @@ def importance_weighted_nll(impl, encoder, decoder, x, num_samples=100, likeliho
 
     from keras_vae.precision import at_least_float32
 
-    num_samples = checks.positive_int("num_samples", num_samples)
+    num_iw_samples = checks.positive_int("num_iw_samples", num_iw_samples)
     nll = negative_log_likelihood(impl, likelihood, sigma)
     generator = tf.random.Generator.from_seed(seed)
     example_shape = tuple(x.shape[1:])
@@ -125,19 +126,19 @@ def importance_weighted_nll(impl, encoder, decoder, x, num_samples=100, likeliho
         batch = tf.constant(x[start:start + batch_size])
         z_mean, z_log_var = (at_least_float32(t) for t in encoder(batch, training=False))
         running = None
-        for chunk_start in range(0, num_samples, chunk_size):
-            chunk = min(chunk_size, num_samples - chunk_start)
+        for chunk_start in range(0, num_iw_samples, chunk_size):
+            chunk = min(chunk_size, num_iw_samples - chunk_start)
             epsilon = generator.normal((chunk,) + tuple(z_mean.shape), dtype=z_mean.dtype)
             chunk_lse = tf.reduce_logsumexp(log_weights(batch, z_mean, z_log_var, epsilon), 0)
             running = chunk_lse if running is None else tf.reduce_logsumexp(
                 tf.stack([running, chunk_lse]), axis=0
             )
-        log_px = running.numpy().astype(np.float64) - math.log(num_samples)
+        log_px = running.numpy().astype(np.float64) - math.log(num_iw_samples)
         total -= log_px.sum()
     return total / len(x)
 
 
-def evaluate_model(config, impl, encoder, decoder, x_test, num_samples=None):
+def evaluate_model(config, impl, encoder, decoder, x_test, num_iw_samples=None):
     """Test-set negative ELBO (with its parts) and importance-weighted `-log p(x)` of a run.
 
     Args:
@@ -145,18 +146,18 @@ def evaluate_model(config, impl, encoder, decoder, x_test, num_samples=None):
         impl: the run's implementation module.
         encoder, decoder: the run's models.
         x_test: array of shape `(num_images,) + example_shape`.
-        num_samples: importance samples k per image; `config.num_iw_samples` when `None`.
+        num_iw_samples: importance samples k per image; `config.num_iw_samples` when `None`.
 
     Returns:
         Dict with `test_loss`, `test_reconstruction_loss`, `test_kl_loss`, `test_iw_nll` (nats
         per example), `num_iw_samples`, `num_test_images` and `evaluation_seconds`.
     """
-    num_samples = num_samples or config.num_iw_samples
+    num_iw_samples = num_iw_samples or config.num_iw_samples
     start = time.perf_counter()
     metrics = negative_elbo(impl, encoder, decoder, x_test, config.likelihood, config.sigma)
     metrics = {f"test_{key}": value for key, value in metrics.items()}
     metrics["test_iw_nll"] = importance_weighted_nll(
-        impl, encoder, decoder, x_test, num_samples, config.likelihood, config.sigma)
-    metrics.update(num_iw_samples=num_samples, num_test_images=len(x_test),
+        impl, encoder, decoder, x_test, num_iw_samples, config.likelihood, config.sigma)
+    metrics.update(num_iw_samples=num_iw_samples, num_test_images=len(x_test),
                    evaluation_seconds=time.perf_counter() - start)
     return metrics

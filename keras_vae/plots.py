@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from keras_vae import checks  # noqa: E402
+
 # The figures of a training run, written as NAME.png in its run directory.
 FIGURES = ("loss_curves", "reconstructions", "prior_samples", "latent_space", "manifold")
 
@@ -24,10 +26,7 @@ def image_shape(example_shape):
     if len(example_shape) == 1:
         side = math.isqrt(example_shape[0])
         if side * side != example_shape[0]:
-            raise ValueError(
-                f"Invalid value for `example_shape`: expected a square number of pixels, "
-                f"received {example_shape}."
-            )
+            raise checks.invalid("example_shape", "a square number of pixels", example_shape)
         return side, side
     return tuple(example_shape[:2])
 
@@ -87,9 +86,8 @@ def latent_dim_of(decoder):
     """
     inputs = getattr(decoder, "inputs", None)
     if not inputs:
-        raise ValueError(
-            "Invalid value for `latent_dim`: expected the decoder's latent size for a decoder "
-            f"that is not a functional model, received None for {type(decoder).__name__}.")
+        raise checks.invalid("latent_dim", "the decoder's latent size for a decoder that is not "
+                             "a functional model", None, f"for {type(decoder).__name__}")
     return inputs[0].shape[-1]
 
 
@@ -140,10 +138,8 @@ def plot_manifold(decoder, num_rows=20, latent_dim=None):
     """
     latent_dim = latent_dim or latent_dim_of(decoder)
     if latent_dim != 2:
-        raise ValueError(
-            "Invalid value for `decoder`: expected a decoder with latent_dim 2, "
-            f"received latent_dim {latent_dim}."
-        )
+        raise checks.invalid("decoder", "a decoder with latent_dim 2", decoder,
+                             f"with latent_dim {latent_dim}")
     quantiles = [statistics.NormalDist().inv_cdf(p)
                  for p in np.linspace(0.05, 0.95, num_rows)]
     # Rows go from high z_2 at the top to low z_2 at the bottom.

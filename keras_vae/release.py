@@ -11,13 +11,14 @@ public ones students grade themselves on. It grades a submitted `assignments/__i
 writes `/autograder/results/results.json`; docs/gradescope.md says what setup.sh checks.
 """
 
-import argparse
 import json
 import os
 import secrets
 import shutil
 import sys
 import zipfile
+
+from keras_vae import checks, cli
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -151,9 +152,8 @@ def parse_visibility(settings):
     for setting in settings or ():
         item_id, _, value = setting.partition("=")
         if item_id not in ids or value not in VISIBILITIES:
-            raise ValueError(f"Invalid value for `--visibility`: expected RUBRIC_ID=VISIBILITY "
-                             f"with a rubric id and one of {', '.join(VISIBILITIES)}, received "
-                             f"{setting!r}.")
+            raise checks.invalid("--visibility", "RUBRIC_ID=VISIBILITY with a rubric id and "
+                                 f"one of {', '.join(VISIBILITIES)}", setting)
         chosen[item_id] = value
     return chosen
 
@@ -191,8 +191,7 @@ def release(out, visibility=None):
     instructor's page `out/GRADESCOPE.md`, and the GitHub Classroom template repository
     `out/classroom/`; returns the paths of the first two."""
     if os.path.exists(os.path.join(out, "student")):
-        raise ValueError(f"Invalid value for `out`: expected a folder without a student/ "
-                         f"bundle, received {out!r}, which has one.")
+        raise checks.invalid("out", "a folder without a student/ bundle", out, "which has one")
     student = os.path.join(out, "student")
     write_student_bundle(student)
     zip_path = os.path.join(out, "autograder.zip")
@@ -205,8 +204,7 @@ def release(out, visibility=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m keras_vae.release", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(prog="python -m keras_vae.release", description=__doc__)
     parser.add_argument("--out", required=True, help="folder to write the bundles into")
     parser.add_argument("--visibility", action="append", metavar="RUBRIC_ID=VISIBILITY",
                         help="Gradescope visibility of one rubric item (visible, after_due_date, "
@@ -216,8 +214,7 @@ def main(argv=None):
     try:
         student, zip_path = release(args.out, parse_visibility(args.visibility))
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return cli.usage_error(error, {"out": "--out"})
     print(f"Student bundle: {student}\nAutograder zip: {zip_path}\n"
           f"Gradescope instructions: {os.path.join(args.out, 'GRADESCOPE.md')}\n"
           f"GitHub Classroom template: {os.path.join(args.out, 'classroom')}")

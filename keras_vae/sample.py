@@ -7,8 +7,8 @@ grid as a PNG and prints its path. TensorFlow loads only once the arguments are 
 import os
 import sys
 
-from keras_vae import checks, cli
-from keras_vae.training import rundir
+from keras_vae import atomic, checks, cli
+from keras_vae.training.rundir import RunDir
 
 
 def parse_args(argv=None):
@@ -23,7 +23,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     with cli.bad_input():
         checks.positive_int("--num-rows", args.num_rows)
-        rundir.check_finished(args.run_dir, "RUN_DIR")
+        RunDir(args.run_dir).check_finished("RUN_DIR")
         folder = os.path.dirname(args.out or "") or "."
         if not os.path.isdir(folder):
             raise checks.invalid("--out", "a path in an existing folder", args.out)
@@ -34,15 +34,15 @@ def main(argv=None):
     try:
         args = parse_args(argv)
     except cli.UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return cli.usage_error(error)
     cli.import_tensorflow()
     from keras_vae import plots
 
-    config, _, _, decoder = rundir.load_run(args.run_dir)
+    run_dir = RunDir(args.run_dir)
+    config, _, _, decoder = run_dir.load()
     figure = plots.plot_prior_samples(decoder, args.num_rows, args.seed, config.latent_dim)
-    path = args.out or os.path.join(args.run_dir, "samples.png")
-    rundir.replace_atomically(path, lambda partial: figure.savefig(partial, dpi=100))
+    path = args.out or run_dir.figure_file("samples")
+    atomic.replace_atomically(path, lambda partial: figure.savefig(partial, dpi=100))
     print(path)
     return 0
 

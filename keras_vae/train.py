@@ -18,7 +18,7 @@ import signal
 import sys
 
 from keras_vae import checks, cli
-from keras_vae.training import rundir
+from keras_vae.training.rundir import RunDir, RunDirectoryBusy
 from keras_vae.training.config import LR_SCHEDULES, TrainConfig
 from keras_vae.data import load_data
 from keras_vae.training.distribute import DISTRIBUTIONS
@@ -105,7 +105,7 @@ def build_parser():
     return parser
 
 
-FLAGS = cli.flag_names(build_parser())
+FLAG_NAMES = cli.flag_names(build_parser())
 
 
 def parse_args(argv=None):
@@ -143,8 +143,8 @@ def _find_impl(name):
     except ModuleNotFoundError:
         found = False
     if not found:
-        raise checks.invalid("impl", "an importable module with the contract names",
-                             f"{name}, which was not found")
+        raise checks.invalid("impl", "an importable module with the contract names", name,
+                             "which was not found")
 
 
 def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib.nullcontext):
@@ -165,7 +165,7 @@ def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib
     Raises:
         cli.UsageError: (a `ValueError`) for bad input: an invalid config, a run directory
             holding another run, data that does not fit the config.
-        rundir.RunDirectoryBusy: when another process trains in `config.out`.
+        RunDirectoryBusy: when another process trains in the run directory.
         checkpoints.CheckpointError: when the run's checkpoints exist but none can be read.
         FloatingPointError: when the loss becomes NaN or infinite.
     """
@@ -176,34 +176,26 @@ def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib
         _find_impl(config.impl)
         if config.distribute == "multi-worker":
             config = dataclasses.replace(config, out=distribute.worker_out(config.out))
-    created = not os.path.exists(config.out)
-    with rundir.lock(config.out):
-        try:
-            return _train_locked(config, overwrite, log, warn or cli.log_to_stderr,
-                                 hold_signals)
-        except Exception:
-            if created and not os.path.exists(os.path.join(config.out, "config.json")):
-                # Stopped before the run began: leave no run directory behind.
-                os.remove(os.path.join(config.out, ".lock"))
-                with contextlib.suppress(OSError):
-                    os.rmdir(config.out)
-            raise
+    run_dir = RunDir(config.out)
+    with run_dir.lock():
+        return _train_locked(config, run_dir, overwrite, log, warn or cli.log_to_stderr,
+                             hold_signals)
 
 
-def _train_locked(config, overwrite, log, warn, hold_signals):
+def _train_locked(config, run_dir, overwrite, log, warn, hold_signals):
     if overwrite:
         from keras_vae.plots import FIGURES
 
-        rundir.clear(config.out, [f"{name}.png" for name in FIGURES + ("samples",)])
+        run_dir.clear(FIGURES + ("samples",))
     with cli.bad_input():
-        found = rundir.state(config)
+        found = run_dir.state(config)
     if found != "unfinished":
         # Left when killed as it finished, or not known to belong to this run.
-        rundir.remove_checkpoints(config.out)
+        run_dir.remove_checkpoints()
     if found == "finished":
-        log(f"The run in {config.out} is already finished: its models, plots and "
+        log(f"The run in {run_dir} is already finished: its models, plots and "
             "metrics.json are there. Add --overwrite to train it anew.")
-        return rundir.read_json(os.path.join(config.out, "metrics.json"))
+        return run_dir.read_metrics()
     if config.data_path is None and config.dataset != "sample":
         cli.import_tensorflow()  # keras.datasets loads TensorFlow: keep its start-up quiet
     with cli.bad_input():
@@ -225,9 +217,8 @@ def main(argv=None):
             config, overwrite = parse_args(argv)
             out = config.out
             train(config, overwrite, hold_signals=signals.hold)
-        except (cli.UsageError, rundir.RunDirectoryBusy) as error:
-            print(cli.one_line(error, FLAGS), file=sys.stderr)
-            return 2
+        except (cli.UsageError, RunDirectoryBusy) as error:
+            return cli.usage_error(error, FLAG_NAMES)
         except KeyboardInterrupt:
             signum = signals.received or signal.SIGINT
             kept = f" in {out}" if out else ""

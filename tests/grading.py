@@ -17,13 +17,13 @@ def max_score():
     return max_score()
 
 
-def run_grader(impl, tmp_path, *flags, cwd=ROOT, env=None, timeout=600):
+def run_grader(impl, tmp_path, *arguments, cwd=ROOT, env=None, timeout=600):
     """Grades `impl`; returns `(completed process, results)` after validating results.json."""
     path = tmp_path / f"{impl.rsplit('.', 1)[-1]}-results.json"
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     environment.update(env or {})
     completed = subprocess.run(
-        [sys.executable, "-m", "keras_vae.grade", "--impl", impl, "--json", str(path), *flags],
+        [sys.executable, "-m", "keras_vae.grade", "--impl", impl, "--json", str(path), *arguments],
         cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout)
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     results = json.loads(path.read_text())

@@ -21,17 +21,16 @@ import os
 import signal
 import sys
 
-from keras_vae import train
-from keras_vae.training import rundir
+from keras_vae import atomic, train
 from keras_vae.training.checkpoints import LATEST
 
 POINTS = ("weights", "manifest", "previous", "history", "results", "finished")
 
 
 def patch(setattr, fault):
-    """Makes the training code call `fault(point)` at each point, patching `keras_vae.training.rundir`'s
+    """Makes the training code call `fault(point)` at each point, patching `keras_vae.atomic`'s
     file writes with `setattr(module, name, value)` (`monkeypatch.setattr` in a test)."""
-    replace_atomically, write_json = rundir.replace_atomically, rundir.write_json
+    replace_atomically, write_json = atomic.replace_atomically, atomic.write_json
 
     def patched_replace_atomically(path, write):
         name = os.path.basename(path)
@@ -57,8 +56,8 @@ def patch(setattr, fault):
         elif name == "metrics.json":
             fault("finished")
 
-    setattr(rundir, "replace_atomically", patched_replace_atomically)
-    setattr(rundir, "write_json", patched_write_json)
+    setattr(atomic, "replace_atomically", patched_replace_atomically)
+    setattr(atomic, "write_json", patched_write_json)
 
 
 def kill_at(point, count):

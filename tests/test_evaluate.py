@@ -49,7 +49,7 @@ def linear_models(mean_shift=0.0, log_var_shift=0.0):
 def test_importance_weighted_nll_is_exact_with_the_true_posterior():
     """With q equal to the true posterior every weight is p(x), so even k=2 is exact."""
     encoder, decoder, _ = linear_models()
-    received = importance_weighted_nll(keras_vae, encoder, decoder, X, num_samples=2,
+    received = importance_weighted_nll(keras_vae, encoder, decoder, X, num_iw_samples=2,
                                        likelihood="gaussian", sigma=SIGMA)
     expected = exact_nll(X).mean()
     assert abs(received - expected) < 1e-3, f"expected {expected:.5f}, received {received:.5f}"
@@ -59,9 +59,9 @@ def test_importance_weighted_nll_converges_from_above_with_a_wrong_posterior():
     """With a mismatched q, k=1 gives the ELBO bound and k=2000 lands within 0.05 nats of exact."""
     encoder, decoder, z_mean = linear_models(mean_shift=0.3, log_var_shift=0.8)
     expected = exact_nll(X).mean()
-    single = importance_weighted_nll(keras_vae, encoder, decoder, X, num_samples=1,
+    single = importance_weighted_nll(keras_vae, encoder, decoder, X, num_iw_samples=1,
                                      likelihood="gaussian", sigma=SIGMA, seed=1)
-    many = importance_weighted_nll(keras_vae, encoder, decoder, X, num_samples=2000,
+    many = importance_weighted_nll(keras_vae, encoder, decoder, X, num_iw_samples=2000,
                                    likelihood="gaussian", sigma=SIGMA, chunk_size=500, seed=2)
     assert single > expected + 0.2, f"k=1: expected above {expected:.3f} + 0.2, got {single:.3f}"
     assert abs(many - expected) < 0.05, f"k=2000: expected {expected:.3f}, received {many:.3f}"
@@ -106,7 +106,7 @@ def test_evaluate_prints_only_json_on_stdout_when_offline(tmp_path, monkeypatch,
 
     from keras_vae import evaluate, train
 
-    from keras_vae.training import rundir
+    from keras_vae import atomic
 
     def fail():
         print("Downloading data from https://example.invalid/mnist.npz")
@@ -115,8 +115,8 @@ def test_evaluate_prints_only_json_on_stdout_when_offline(tmp_path, monkeypatch,
     out = str(tmp_path / "run")
     assert train.main(["--hidden-units", "32", "--iw-samples", "2", "--epochs", "1",
                        "--out", out, "--dataset", "sample"]) == 0
-    config = rundir.read_json(os.path.join(out, "config.json"))
-    rundir.write_json(os.path.join(out, "config.json"), dict(config, dataset="mnist"))
+    config = atomic.read_json(os.path.join(out, "config.json"))
+    atomic.write_json(os.path.join(out, "config.json"), dict(config, dataset="mnist"))
     monkeypatch.setattr(keras.datasets.mnist, "load_data", fail)
     capsys.readouterr()
     assert evaluate.main([out, "--iw-samples", "2"]) == 0

@@ -2,7 +2,7 @@
 
 The slow tests run `python -m keras_vae.train` as a terminal does, in a subprocess, and check
 its whole output (`tests/kill_at.py` runs the same command, killing it at a chosen point); the
-fast ones check `keras_vae.training.rundir` directly on a small model.
+fast ones check `RunDir` and `Checkpoints` directly on a small model.
 """
 
 import csv
@@ -19,13 +19,13 @@ import pytest
 
 from keras_vae import plots
 
-from keras_vae import train
-from keras_vae.training import rundir
+from keras_vae import atomic, train
+from keras_vae.training.rundir import RunDir
 from keras_vae.training.checkpoints import LATEST, PREVIOUS, Checkpoints
 from tests import kill_at
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FLAGS = ["--dataset", "sample", "--hidden-units", "32", "--batch-size", "64", "--iw-samples", "2",
+ARGUMENTS = ["--dataset", "sample", "--hidden-units", "32", "--batch-size", "64", "--iw-samples", "2",
          "--checkpoint-every-steps", "32"]
 
 
@@ -36,7 +36,7 @@ def start(out, epochs, kill_at_point=None, count=1):
     if kill_at_point:
         command = ["-m", "tests.kill_at", kill_at_point, str(count)]
     return subprocess.Popen(
-        [sys.executable, *command, *FLAGS, "--epochs", str(epochs), "--out", out], cwd=ROOT,
+        [sys.executable, *command, *ARGUMENTS, "--epochs", str(epochs), "--out", out], cwd=ROOT,
         text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -59,7 +59,7 @@ def checkpoint_histories(out):
     """The epochs of each checkpoint manifest that names an existing weights file."""
     found = []
     for name in (LATEST, PREVIOUS):
-        manifest = rundir.read_json(os.path.join(out, "backup", name))
+        manifest = atomic.read_json(os.path.join(out, "backup", name))
         if manifest and os.path.exists(os.path.join(out, "backup", manifest["weights"])):
             found.append([row["epoch"] for row in manifest["history"]])
     return found
@@ -79,7 +79,7 @@ def assert_history_agrees_with_a_checkpoint(out):
     """history.csv is one row per epoch in order, those of a checkpoint (or none)."""
     epochs = history_epochs(out)
     assert epochs == list(range(len(epochs))), f"expected epochs 0, 1, ..., received {epochs}"
-    if rundir.is_finished(out):
+    if RunDir(out).is_finished():
         return
     histories = checkpoint_histories(out)
     assert epochs in histories or (not epochs and not histories), (
@@ -89,9 +89,9 @@ def assert_history_agrees_with_a_checkpoint(out):
 def assert_finished(out, epochs):
     """The run is finished: its history, models and metrics are whole; no checkpoint is left."""
     assert history_epochs(out) == list(range(epochs))
-    metrics = rundir.read_json(os.path.join(out, "metrics.json"))
+    metrics = atomic.read_json(os.path.join(out, "metrics.json"))
     assert metrics["epochs_trained"] == epochs and np.isfinite(metrics["test_iw_nll"]), metrics
-    _, _, encoder, decoder = rundir.load_run(out)
+    _, _, encoder, decoder = RunDir(out).load()
     assert decoder(np.zeros((1, 16), "float32")).shape == (1, 784)
     assert sorted(os.listdir(out)) == sorted(
         [".lock", "config.json", "history.csv", "metrics.json", "vae.keras", "encoder.keras",
@@ -115,16 +115,16 @@ def test_an_unreadable_latest_checkpoint_is_reported_and_the_previous_one_used(t
                                                                               tiny_vae):
     """A truncated latest checkpoint: one warning line, then the previous one and its history."""
     vae, warnings = tiny_vae(), []
-    checkpoints = Checkpoints(str(tmp_path), warn=warnings.append)
+    checkpoints = Checkpoints(RunDir(tmp_path), warn=warnings.append)
     checkpoints.save(vae, 1, 0, [{"epoch": 0, "loss": 2.0}])
     first = [weight.numpy() for weight in vae.weights]
     vae.weights[0].assign(vae.weights[0] + 1.0)
     checkpoints.save(vae, 2, 0, [{"epoch": 0, "loss": 2.0}, {"epoch": 1, "loss": 1.0}])
-    latest = tmp_path / "backup" / rundir.read_json(tmp_path / "backup" / LATEST)["weights"]
+    latest = tmp_path / "backup" / atomic.read_json(tmp_path / "backup" / LATEST)["weights"]
     latest.write_bytes(latest.read_bytes()[:1000])
 
     restored = tiny_vae()
-    manifest = Checkpoints(str(tmp_path), warn=warnings.append).restore(restored)
+    manifest = Checkpoints(RunDir(tmp_path), warn=warnings.append).restore(restored)
     assert manifest["epoch"] == 1 and len(warnings) == 1, (manifest, warnings)
     assert warnings[0].startswith(
         f"warning: skipping the unreadable checkpoint {tmp_path / 'backup' / LATEST} (")
@@ -139,7 +139,7 @@ def test_no_readable_checkpoint_says_how_to_start_over(tmp_path, tiny_vae, capsy
     argv = ["--dataset", "sample", "--hidden-units", "8", "--epochs", "2", "--out", str(out)]
     config, _ = train.parse_args(argv)
     (out / "backup").mkdir(parents=True)
-    rundir.write_json(out / "config.json", dataclasses.asdict(config))
+    atomic.write_json(out / "config.json", dataclasses.asdict(config))
     (out / "backup" / LATEST).write_text('{"weights": "ckpt-000002.we')
     (out / "backup" / PREVIOUS).write_text('{"weights": "gone.weights.h5", "sha256": ""}')
 
@@ -159,7 +159,7 @@ def test_a_checkpoint_write_leaves_the_last_good_one_until_the_new_one_is_comple
     """Killed at each point of a write, the directory still restores a whole checkpoint."""
     for point in ("weights", "manifest", "previous", "history"):
         folder = tmp_path / point
-        checkpoints = Checkpoints(str(folder))
+        checkpoints = Checkpoints(RunDir(folder))
         checkpoints.save(tiny_vae(), 1, 0, [{"epoch": 0, "loss": 1.0}])
 
         def fault(name, point=point):
@@ -171,7 +171,7 @@ def test_a_checkpoint_write_leaves_the_last_good_one_until_the_new_one_is_comple
             checkpoints.save(tiny_vae(), 2, 0, [{"epoch": 0, "loss": 1.0},
                                                 {"epoch": 1, "loss": 0.5}])
         assert_history_agrees_with_a_checkpoint(str(folder))
-        manifest = Checkpoints(str(folder), warn=pytest.fail).restore(tiny_vae())
+        manifest = Checkpoints(RunDir(folder), warn=pytest.fail).restore(tiny_vae())
         assert manifest["epoch"] == (2 if point == "history" else 1), point
         assert history_epochs(str(folder)) == list(range(manifest["epoch"])), point
 
@@ -179,16 +179,16 @@ def test_a_checkpoint_write_leaves_the_last_good_one_until_the_new_one_is_comple
 def test_each_manifest_keeps_the_history_of_its_own_weights(tmp_path, tiny_vae):
     """Rows appended after a save, or after a restore, reach only the next checkpoint."""
     def epochs():
-        return [[row["epoch"] for row in rundir.read_json(tmp_path / "backup" / name)["history"]]
+        return [[row["epoch"] for row in atomic.read_json(tmp_path / "backup" / name)["history"]]
                 for name in (PREVIOUS, LATEST)]
 
     vae, history = tiny_vae(), [{"epoch": 0, "loss": 2.0}]
-    checkpoints = Checkpoints(str(tmp_path))
+    checkpoints = Checkpoints(RunDir(tmp_path))
     checkpoints.save(vae, 1, 0, history)
     history.append({"epoch": 1, "loss": 1.0})
     checkpoints.save(vae, 2, 0, history)
     assert epochs() == [[0], [0, 1]], epochs()
-    checkpoints = Checkpoints(str(tmp_path))
+    checkpoints = Checkpoints(RunDir(tmp_path))
     history = checkpoints.restore(vae)["history"]
     history.append({"epoch": 2, "loss": 0.5})
     checkpoints.save(vae, 3, 0, history)
@@ -219,7 +219,7 @@ def test_kills_inside_every_checkpoint_write_lose_no_finished_epoch(tmp_path):
 def wait_for_checkpoints(out, process, count, timeout=120):
     """Waits until `process` has written `count` more checkpoints, or has exited."""
     def number():
-        manifest = rundir.read_json(os.path.join(out, "backup", LATEST))
+        manifest = atomic.read_json(os.path.join(out, "backup", LATEST))
         return manifest["number"] if manifest else 0
 
     target, deadline = number() + count, time.monotonic() + timeout

@@ -102,7 +102,7 @@ def test_likelihood_and_kl_match_float32_on_the_same_weights(architecture):
             "nll": witness.bernoulli_nll(images, np.asarray(dec(z_mean), np.float64)).mean(),
             "kl": witness.kl_divergence(np.asarray(z_mean), np.asarray(z_log_var)).mean(),
             "iw_nll": importance_weighted_nll(impl_module.load_impl("keras_vae"), enc, dec,
-                                              images, num_samples=20, batch_size=32),
+                                              images, num_iw_samples=20, batch_size=32),
         }
     for key, expected in figures["float32"].items():
         received = figures["mixed"][key]

@@ -18,8 +18,9 @@ import pytest
 
 from keras_vae import plots
 
-from keras_vae import cli, train
-from keras_vae.training import callbacks, rundir
+from keras_vae import atomic, cli, train
+from keras_vae.training import callbacks
+from keras_vae.training.rundir import RunDir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK = ["--dataset", "sample", "--hidden-units", "64", "--iw-samples", "5"]
@@ -113,8 +114,8 @@ def finished_run(out, **fields):
     os.makedirs(out, exist_ok=True)
     saved = {**json.loads(json.dumps(config.__dict__)), "mixed_precision": False,
              "distribute": "none", **fields}
-    rundir.write_json(os.path.join(out, "config.json"), saved)
-    rundir.write_json(os.path.join(out, "metrics.json"), {"test_loss": 1.0})
+    atomic.write_json(os.path.join(out, "config.json"), saved)
+    atomic.write_json(os.path.join(out, "metrics.json"), {"test_loss": 1.0})
 
 
 def test_a_finished_run_is_reported_before_tensorflow_loads(tmp_path):
@@ -133,7 +134,7 @@ def test_a_finished_run_is_reported_before_tensorflow_loads(tmp_path):
 def test_a_run_directory_in_use_is_left_alone(tmp_path):
     """While another holder has the lock: exit 2, one line naming it, nothing changed."""
     out = tmp_path / "run"
-    with rundir.lock(str(out)):
+    with RunDir(out).lock():
         before = {path.name: path.read_bytes() for path in out.iterdir()}
         status, printed, err, seconds = command("keras_vae.train", *QUICK, "--out", str(out))
         assert {path.name: path.read_bytes() for path in out.iterdir()} == before
@@ -294,7 +295,7 @@ def test_training_command_writes_models_history_plots_and_figures(tmp_path):
         assert image.ndim == 3 and image.shape[0] > 100 and image[..., :3].std() > 0.01, name
     rows = history_rows(out)
     assert len(rows) == 2 and {"loss", "reconstruction_loss", "kl_loss", "val_loss"} <= set(rows[0])
-    metrics = rundir.read_json(os.path.join(out, "metrics.json"))
+    metrics = atomic.read_json(os.path.join(out, "metrics.json"))
     assert np.isfinite(metrics["test_loss"]) and metrics["num_test_images"] == 1000
     assert metrics["test_iw_nll"] < metrics["test_loss"] + 1.0
 
@@ -383,7 +384,7 @@ def test_ctrl_c_within_an_epoch_resumes_from_the_last_step_checkpoint(tmp_path, 
 
     restore = with_callback(monkeypatch, on_train_batch_end=interrupt)
     assert train.main(argv) == 130
-    manifest = rundir.read_json(os.path.join(out, "backup", LATEST))
+    manifest = atomic.read_json(os.path.join(out, "backup", LATEST))
     assert (manifest["epoch"], manifest["step"]) == (1, 64), manifest
     assert [row["epoch"] for row in history_rows(out)] == ["0"]
     restore()

@@ -52,7 +52,7 @@ def main():
     sys.path[:0] = request["paths"]
     files = set()
     try:
-        impl = load_impl(request["impl"])
+        impl = load_impl(request["impl_name"])
         files = submission_files(impl)
     except BaseException as error:  # noqa: B036  (any failure of the submission is reported)
         send(event="import_error", error=describe(error, files))

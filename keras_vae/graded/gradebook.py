@@ -37,7 +37,7 @@ def _refused(message):
                               {"seed": "not used", "flags": [], "containment": "nothing was run"})
 
 
-def grade_one(path, grade_flags):
+def grade_one(path, grade_arguments):
     """Grades one submission in a folder of its own; returns its results."""
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with tempfile.TemporaryDirectory(prefix="keras-vae-class-") as work:
@@ -49,7 +49,7 @@ def grade_one(path, grade_flags):
         results_path = os.path.join(work, "results.json")
         env = dict(os.environ, PYTHONPATH=package_root)
         subprocess.run([sys.executable, "-m", "keras_vae.grade", "--impl", "assignments",
-                        "--json", results_path, *grade_flags], cwd=staging, env=env,
+                        "--json", results_path, *grade_arguments], cwd=staging, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             with open(results_path) as file:
@@ -58,7 +58,7 @@ def grade_one(path, grade_flags):
             return _refused("the grader could not finish this submission")
 
 
-def grade_class(folder, out, workers=2, grade_flags=()):
+def grade_class(folder, out, workers=2, grade_arguments=()):
     """Grades every submission in `folder`; returns the path of `out/gradebook.csv`.
 
     Results are written to `out` only once every grading has ended, so no submission's code
@@ -68,7 +68,7 @@ def grade_class(folder, out, workers=2, grade_flags=()):
     items = rubric.rubric()
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(grade_one, path, list(grade_flags)): name
+        futures = {pool.submit(grade_one, path, list(grade_arguments)): name
                    for name, path in entries}
         for future in tqdm(concurrent.futures.as_completed(futures), total=len(futures),
                            desc="grading", unit="submission", file=sys.stderr):

@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 
-from keras_vae.graded import channel, children, feedback, flags, rubric, sandbox, verdict
+from keras_vae.graded import channel, children, code_review, feedback, rubric, sandbox, verdict
 from keras_vae.graded.report import explain_dependencies
 
 SEED_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading_seed")
@@ -38,8 +38,9 @@ def _fail_pending(rows, item_ids, message):
 class Grading:
     """The rubric's rows for one submission, filled in by the two children."""
 
-    def __init__(self, impl, paths, seed, limits, user):
-        self.impl, self.paths, self.seed, self.limits, self.user = impl, paths, seed, limits, user
+    def __init__(self, impl_name, paths, seed, limits, user):
+        self.impl_name, self.paths, self.seed = impl_name, paths, seed
+        self.limits, self.user = limits, user
         self.items = {item.id: item for item in rubric.rubric()}
         self.rows = rubric.rows(self.items.values())
         makers = rubric.configs()
@@ -56,8 +57,9 @@ class Grading:
         while pending and time.monotonic() < self.limits.deadline:
             jobs = [{"name": name, "config": self.configs[name],
                      "seed": rubric.export_seed(self.seed, name)} for name in pending]
-            outcome = children.run("exporter.py", {"impl": self.impl, "paths": self.paths,
-                                                   "exports": jobs, "out": out},
+            request = {"impl_name": self.impl_name, "paths": self.paths, "exports": jobs,
+                       "out": out}
+            outcome = children.run("exporter.py", request,
                                    pending, self.user, home, self.limits,
                                    {name: len(self.using(name)) for name in pending})
             self.outputs.append(outcome.output)
@@ -114,8 +116,8 @@ class Grading:
             pending = [i for i in pending if i not in done]
 
 
-def grade(impl, paths, seed, seed_kind, limits, user, containment, files):
-    """Grades the module `impl` found in `paths`; returns `(rows, report)`.
+def grade(impl_name, paths, seed, seed_kind, limits, user, containment, files):
+    """Grades the implementation `impl_name` found in `paths`; returns `(rows, report)`.
 
     Args:
         seed: the seed of the graded inputs; `seed_kind` says which (`secret`, `public`,
@@ -125,9 +127,9 @@ def grade(impl, paths, seed, seed_kind, limits, user, containment, files):
         containment: the sentence for the instructor saying how the submission ran.
         files: `{path: bytes}` of the submission's source, read before any of it ran.
     """
-    report = {"impl": impl, "seed": seed_kind, "containment": containment,
-              "flags": flags.scan(files), "output_tail": ""}
-    grading = Grading(impl, paths, seed, limits, user)
+    report = {"impl": impl_name, "seed": seed_kind, "containment": containment,
+              "flags": code_review.scan(files), "output_tail": ""}
+    grading = Grading(impl_name, paths, seed, limits, user)
     if seed_kind == "secret" and user is None:
         _fail_pending(grading.rows, grading.items, f"not graded: {containment}; with the secret "
                       "seed the grader runs no submission code as its own user. Ask the "

@@ -9,6 +9,7 @@ import importlib
 import sys
 import traceback
 
+from keras_vae import checks
 from keras_vae.graded import report, rubric
 
 
@@ -48,8 +49,7 @@ def check(task=None, impl_name="assignments"):
     names = None if task is None else [task] if isinstance(task, str) else list(task)
     items = [item for item in rubric.rubric() if names is None or item.uses[0] in names]
     if not items:
-        raise ValueError(f"Invalid value for `task`: expected contract names with graded items, "
-                         f"received {task!r}.")
+        raise checks.invalid("task", "contract names with graded items", task)
     rows = rubric.rows(items)
     try:
         module = _fresh_module(impl_name)

@@ -6,6 +6,7 @@ import math
 import os
 
 from keras_vae import checks
+from keras_vae.training.rundir import RunDir
 
 
 def kl_layers(impl, vae):
@@ -77,20 +78,16 @@ def training_callbacks(config, annealed, num_val):
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor, patience=config.early_stopping, restore_best_weights=True))
     if config.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir(config.out), write_graph=False))
+        callbacks.append(keras.callbacks.TensorBoard(RunDir(config.out).logs, write_graph=False))
     return callbacks
 
 
-def log_dir(out):
-    """Where a run's TensorBoard logs go: `OUT/logs`."""
-    return os.path.join(out, "logs")
-
-
-def log_figures(out, pngs, step):
-    """Writes PNG images (name to file contents) to the run's TensorBoard logs at `step`."""
+def log_figures(run_dir, pngs, step):
+    """Writes PNG images (name to file contents) to the TensorBoard logs of `RunDir` `run_dir`
+    at `step`."""
     import tensorflow as tf
 
-    writer = tf.summary.create_file_writer(os.path.join(log_dir(out), "images"))
+    writer = tf.summary.create_file_writer(os.path.join(run_dir.logs, "images"))
     with writer.as_default():
         for name, png in pngs.items():
             tf.summary.image(name, tf.image.decode_png(png, channels=4)[None], step=step)

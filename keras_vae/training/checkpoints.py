@@ -1,6 +1,6 @@
 """Checkpoints of a run being trained, written so that a kill at any moment loses no finished epoch.
 
-A run's checkpoints are in `RUN_DIR/backup/`:
+A run's checkpoints are in its run directory's `backup/` (`RunDir.backup`):
 
     checkpoint.json    manifest of the latest checkpoint: epoch, step, history rows and the
                        name and SHA-256 of its weights file
@@ -11,13 +11,12 @@ A checkpoint's weights are complete before a manifest names them, and the previo
 kept until the new one is in place. `checkpoint_callback` writes them during `fit`.
 """
 
-import contextlib
 import hashlib
 import math
 import os
 import time
 
-from keras_vae.training import rundir
+from keras_vae import atomic
 
 LATEST = "checkpoint.json"
 PREVIOUS = "previous.json"
@@ -36,16 +35,16 @@ def _sha256(path):
 
 
 class Checkpoints:
-    """Saves and restores the checkpoints in `run_dir/backup/` of a model being trained.
+    """Saves and restores the checkpoints in `run_dir.backup` of a model being trained.
 
     Args:
-        run_dir: the run directory, locked by this process.
+        run_dir: the `RunDir`, locked by this process.
         warn: function called with one line for each checkpoint that cannot be read.
     """
 
     def __init__(self, run_dir, warn=print):
-        self.folder = os.path.join(run_dir, "backup")
-        self.history_path = os.path.join(run_dir, "history.csv")
+        self.run_dir = run_dir
+        self.folder = run_dir.backup
         self.warn = warn
         self.good = None
 
@@ -67,7 +66,7 @@ class Checkpoints:
                 continue
             found.append(path)
             try:
-                manifest = rundir.read_json(path)
+                manifest = atomic.read_json(path)
                 weights = os.path.join(self.folder, manifest["weights"])
                 if _sha256(weights) != manifest["sha256"]:
                     raise ValueError(f"{manifest['weights']} is not the file it wrote")
@@ -79,14 +78,13 @@ class Checkpoints:
                 self.warn(f"warning: skipping the unreadable checkpoint {path} ({reason}).")
                 continue
             self.good = manifest
-            rundir.write_text(self.history_path, rundir.history_csv(manifest["history"]))
+            self.run_dir.write_history(manifest["history"])
             return dict(manifest, history=list(manifest["history"]))
         if found:
             raise CheckpointError(
                 f"No readable checkpoint is left in {self.folder}; run the same command with "
                 "--overwrite to start the run over.")
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(self.history_path)
+        self.run_dir.remove_history()
         return None
 
     def save(self, model, epoch, step, history, complete=False):
@@ -105,16 +103,16 @@ class Checkpoints:
         if not model.optimizer.built:  # Saved and restored with the same variables.
             model.optimizer.build(model.trainable_variables)
 
-        rundir.replace_atomically(path, model.save_weights)
+        atomic.replace_atomically(path, model.save_weights)
         manifest = dict(number=number, epoch=epoch, step=step, complete=complete, weights=name,
                         sha256=_sha256(path), history=list(history))
         keep = {name, LATEST, PREVIOUS}
         if self.good:
-            rundir.write_json(os.path.join(self.folder, PREVIOUS), self.good)
+            atomic.write_json(os.path.join(self.folder, PREVIOUS), self.good)
             keep.add(self.good["weights"])
-        rundir.write_json(os.path.join(self.folder, LATEST), manifest)
+        atomic.write_json(os.path.join(self.folder, LATEST), manifest)
         self.good = manifest
-        rundir.write_text(self.history_path, rundir.history_csv(history))
+        self.run_dir.write_history(history)
         for other in set(os.listdir(self.folder)) - keep:
             os.remove(os.path.join(self.folder, other))
 

@@ -8,7 +8,7 @@ import os
 
 from keras_vae import checks
 from keras_vae.training.distribute import DISTRIBUTIONS
-from keras_vae.impl import default_impl
+from keras_vae.impl import default_impl_name
 
 LR_SCHEDULES = ("constant", "cosine")
 # Fields a resumed run may change: how long it trains, how often it checkpoints, and on how many
@@ -38,7 +38,7 @@ class TrainConfig:
     binarize: str = "dynamic"
     seed: int = 0
     out: str = "runs/default"
-    impl: str = dataclasses.field(default_factory=default_impl)
+    impl: str = dataclasses.field(default_factory=default_impl_name)
     validation_split: float = 0.1
     kl_warmup_epochs: int = 0
     lr_schedule: str = "constant"

@@ -9,9 +9,10 @@ import importlib
 import os
 import time
 
-from keras_vae import cli, plots
-from keras_vae.training import callbacks, distribute, rundir
+from keras_vae import atomic, cli, plots
+from keras_vae.training import callbacks, distribute
 from keras_vae.training.checkpoints import Checkpoints, checkpoint_callback
+from keras_vae.training.rundir import RunDir
 from keras_vae.impl import load_impl
 
 
@@ -19,7 +20,7 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals, tf):
     """Trains the run of `config` in its locked run directory; returns the test metrics.
 
     Args:
-        config: the run's `TrainConfig`; `config.out` is locked by this process.
+        config: the run's `TrainConfig`; its run directory is locked by this process.
         data, x_val: from `keras_vae.data.load_data(config)`.
         log, warn, hold_signals: as `keras_vae.train.train` takes them.
         tf: the `tensorflow` module, imported.
@@ -32,8 +33,9 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals, tf):
     # The strategy comes before any other TensorFlow operation: a multi-worker one configures
     # the process.
     config = distribute.resolve(config)
+    run_dir = RunDir(config.out)
     with cli.bad_input():
-        rundir.state(config)  # Now that the precision is known.
+        run_dir.state(config)  # Now that the precision is known.
         strategy = distribute.choose_strategy(config.distribute)
         distribute.check_batch_size(config.batch_size, strategy)
     distribute.set_precision(config.mixed_precision)
@@ -49,10 +51,10 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals, tf):
     if config.kl_warmup_epochs:
         with cli.bad_input():
             annealed = callbacks.annealable_beta(impl, vae)
-    checkpoints = Checkpoints(config.out, warn)
+    checkpoints = Checkpoints(run_dir, warn)
     with strategy.scope():
         state = checkpoints.restore(vae)
-    rundir.write_config(config)
+    run_dir.write_config(config)
 
     gpus = tf.config.list_physical_devices("GPU")
     resuming = ""
@@ -69,22 +71,22 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals, tf):
     train_seconds = time.perf_counter() - start
     callbacks.restore_beta(annealed)
 
-    history = rundir.read_history(os.path.join(config.out, "history.csv"))
-    _save_models(config.out, vae, encoder, decoder, warn)
-    _save_figures(config, encoder, decoder, data, history)
+    history = run_dir.read_history()
+    _save_models(run_dir, vae, encoder, decoder, warn)
+    _save_figures(config, run_dir, encoder, decoder, data, history)
     metrics = evaluate_model(config, impl, encoder, decoder, data.x_test)
     metrics.update(train_seconds=train_seconds, epochs_trained=len(history["loss"]),
                    data_source=data.source)
-    rundir.write_json(os.path.join(config.out, "metrics.json"), metrics)
-    rundir.remove_checkpoints(config.out)
+    run_dir.write_metrics(metrics)
+    run_dir.remove_checkpoints()
     log(f"Test set ({metrics['num_test_images']} images): negative ELBO "
         f"{metrics['test_loss']:.2f} nats (reconstruction {metrics['test_reconstruction_loss']:.2f}"
         f" + KL {metrics['test_kl_loss']:.2f}); importance-weighted -log p(x) "
         f"{metrics['test_iw_nll']:.2f} nats (k={metrics['num_iw_samples']}).")
     if config.tensorboard:
-        log(f"TensorBoard logs: {callbacks.log_dir(config.out)} (python -m tensorboard.main "
-            f"--logdir {callbacks.log_dir(config.out)})")
-    log(f"Run directory: {config.out}")
+        log(f"TensorBoard logs: {run_dir.logs} (python -m tensorboard.main "
+            f"--logdir {run_dir.logs})")
+    log(f"Run directory: {run_dir}")
     return metrics
 
 
@@ -125,26 +127,26 @@ def _fit(config, vae, data, x_val, checkpoints, state, annealed, hold_signals):
         checkpoints.save(vae, progress["epoch"], 0, progress["history"], complete=True)
 
 
-def _save_models(out, vae, encoder, decoder, warn):
+def _save_models(run_dir, vae, encoder, decoder, warn):
     """Saves the three models as `.keras` files; a VAE that Keras cannot serialize (a subclass
     without `get_config`) as `vae.weights.h5` instead, with a warning."""
     import keras
 
     for name, model in (("encoder", encoder), ("decoder", decoder)):
-        rundir.replace_atomically(os.path.join(out, f"{name}.keras"), model.save)
+        atomic.replace_atomically(run_dir.model_file(name), model.save)
     try:
         config = keras.saving.serialize_keras_object(vae)
     except NotImplementedError:
         config = None
     if config is None:
         warn(f"warning: {type(vae).__name__} does not implement get_config(), so Keras cannot "
-             f"write vae.keras; its weights are in {os.path.join(out, 'vae.weights.h5')}.")
-        rundir.replace_atomically(os.path.join(out, "vae.weights.h5"), vae.save_weights)
+             f"write vae.keras; its weights are in {run_dir.vae_weights_file}.")
+        atomic.replace_atomically(run_dir.vae_weights_file, vae.save_weights)
     else:
-        rundir.replace_atomically(os.path.join(out, "vae.keras"), vae.save)
+        atomic.replace_atomically(run_dir.model_file("vae"), vae.save)
 
 
-def _save_figures(config, encoder, decoder, data, history):
+def _save_figures(config, run_dir, encoder, decoder, data, history):
     """Writes the run's PNG plots, and with --tensorboard the same images to its logs."""
     import matplotlib.pyplot as plt
 
@@ -154,10 +156,10 @@ def _save_figures(config, encoder, decoder, data, history):
     for name, figure in figures.items():
         pngs[name] = plots.png_bytes(figure)
         plt.close(figure)
-        rundir.replace_atomically(os.path.join(config.out, f"{name}.png"),
+        atomic.replace_atomically(run_dir.figure_file(name),
                                   lambda partial, png=pngs[name]: _write_bytes(partial, png))
     if config.tensorboard:
-        callbacks.log_figures(config.out, pngs, step=len(history.get("loss", [])))
+        callbacks.log_figures(run_dir, pngs, step=len(history.get("loss", [])))
 
 
 def _write_bytes(path, contents):

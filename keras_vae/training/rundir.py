@@ -1,18 +1,17 @@
-"""Reads and writes a training run directory, shared by training, evaluation and sampling.
+"""A training run directory, `RunDir`: the one place that knows its files' names.
 
-A run directory holds:
+Training writes it; evaluation and sampling read it. It holds:
 
     config.json        the run's `TrainConfig`
     history.csv        one row per finished epoch, copied from the latest checkpoint
     backup/            checkpoints of an unfinished run (`keras_vae.training.checkpoints`)
     .lock              locked with `fcntl.flock` by the process training in the directory
-    vae.keras, encoder.keras, decoder.keras, the plots, metrics.json: the results
+    vae.keras, encoder.keras, decoder.keras, the figures' PNGs, metrics.json: the results
     logs/              TensorBoard logs, with --tensorboard
 
-Every file is written beside its final name, flushed to disk and renamed into place with
-`os.replace`, which is atomic, so a reader sees the old file or the new one, never part of one,
-and a run survives being killed at any moment. A run directory is finished when `metrics.json`
-exists.
+Every file is written through `keras_vae.atomic`, so a reader sees the old file or the new one,
+never part of one, and a run survives being killed at any moment. A run directory is finished
+when `metrics.json` exists.
 """
 
 import contextlib
@@ -20,181 +19,236 @@ import csv
 import dataclasses
 import fcntl
 import io
-import json
 import os
 import shutil
 import socket
 import time
 
-from keras_vae import checks
-from keras_vae.atomic import replace_atomically, write_json, write_text
+from keras_vae import atomic, checks
 from keras_vae.training.config import TrainConfig, differences
 
-# The files of a finished run (its plots are `plots.FIGURES`).
-RESULTS = ("metrics.json", "vae.keras", "vae.weights.h5", "encoder.keras", "decoder.keras",
-           "history.csv", "config.json")
+MODELS = ("encoder", "decoder", "vae")
 
 
 class RunDirectoryBusy(Exception):
     """Another process holds the run directory's lock."""
 
 
-def read_json(path):
-    """The JSON value in `path`, or `None` when the file does not exist."""
-    try:
-        with open(path) as file:
-            return json.load(file)
-    except FileNotFoundError:
-        return None
+class RunDir:
+    """The run directory at `path` (`TrainConfig.out`, the `--out` or `RUN_DIR` argument)."""
 
+    def __init__(self, path):
+        self.path = os.fspath(path)
 
-def history_csv(rows):
-    """Formats history rows (dicts with `epoch` and the metrics) as CSV text."""
-    keys = sorted({key for row in rows for key in row} - {"epoch"})
-    text = io.StringIO()
-    writer = csv.DictWriter(text, ["epoch"] + keys, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return text.getvalue()
+    def __str__(self):
+        return self.path
 
+    def __repr__(self):
+        return f"RunDir({self.path!r})"
 
-def read_history(path):
-    """Reads `history.csv` into a dict from metric name to per-epoch floats."""
-    with open(path, newline="") as file:
-        rows = list(csv.DictReader(file))
-    return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {})
-            if key != "epoch"}
+    def file(self, name):
+        return os.path.join(self.path, name)
 
+    @property
+    def config_file(self):
+        return self.file("config.json")
 
-@contextlib.contextmanager
-def lock(path):
-    """Holds the lock of run directory `path`, creating the directory, for one process at a time.
+    @property
+    def history_file(self):
+        return self.file("history.csv")
 
-    The lock is an `fcntl.flock` on `path/.lock`: the kernel releases it when the holder exits
-    or is killed, so a lock left by a killed run never blocks the next one. The holder writes
-    its process id and host into the file for the message others get.
+    @property
+    def metrics_file(self):
+        return self.file("metrics.json")
 
-    Raises:
-        RunDirectoryBusy: when another process holds the lock; nothing in `path` is changed.
-    """
-    os.makedirs(path, exist_ok=True)
-    descriptor = os.open(os.path.join(path, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    @property
+    def backup(self):
+        """The folder of an unfinished run's checkpoints."""
+        return self.file("backup")
+
+    @property
+    def logs(self):
+        """The folder of the run's TensorBoard logs."""
+        return self.file("logs")
+
+    @property
+    def vae_weights_file(self):
+        """Where a VAE that Keras cannot serialize keeps its weights instead of `vae.keras`."""
+        return self.file("vae.weights.h5")
+
+    def model_file(self, name):
+        """The `.keras` file of model `name`, one of `MODELS`."""
+        return self.file(f"{name}.keras")
+
+    def figure_file(self, name):
+        """The PNG of figure `name` (`keras_vae.plots.FIGURES`, or "samples")."""
+        return self.file(f"{name}.png")
+
+    def results(self, figures=()):
+        """The files of a finished run, with the PNGs of `figures`."""
+        return ([self.metrics_file, self.vae_weights_file, self.history_file, self.config_file]
+                + [self.model_file(name) for name in MODELS]
+                + [self.figure_file(name) for name in figures])
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Holds the directory's lock, creating the directory, for one process at a time.
+
+        The lock is an `fcntl.flock` on `.lock`: the kernel releases it when the holder exits or
+        is killed, so a lock left by a killed run never blocks the next one. The holder writes
+        its process id and host into the file for the message others get. A directory this
+        call created is removed again when the block raises before `config.json` is written.
+
+        Raises:
+            RunDirectoryBusy: when another process holds the lock; nothing is changed.
+        """
+        created = not os.path.exists(self.path)
+        os.makedirs(self.path, exist_ok=True)
+        descriptor = os.open(self.file(".lock"), os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(descriptor, 200, 0).decode(errors="replace").strip()
-            raise RunDirectoryBusy(
-                f"{path} is in use by {holder or 'another process'}; wait for it to finish, "
-                "or stop it and run this command again.") from None
-        os.ftruncate(descriptor, 0)
-        started = time.strftime("%Y-%m-%d %H:%M:%S")
-        os.pwrite(descriptor, f"process {os.getpid()} on {socket.gethostname()} (started "
-                              f"{started})\n".encode(), 0)
-        yield
-    finally:
-        os.close(descriptor)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(descriptor, 200, 0).decode(errors="replace").strip()
+                raise RunDirectoryBusy(
+                    f"{self.path} is in use by {holder or 'another process'}; wait for it to "
+                    "finish, or stop it and run this command again.") from None
+            os.ftruncate(descriptor, 0)
+            started = time.strftime("%Y-%m-%d %H:%M:%S")
+            os.pwrite(descriptor, f"process {os.getpid()} on {socket.gethostname()} (started "
+                                  f"{started})\n".encode(), 0)
+            yield
+        except Exception:
+            if created and not os.path.exists(self.config_file):
+                # Stopped before the run began: leave no run directory behind.
+                os.remove(self.file(".lock"))
+                with contextlib.suppress(OSError):
+                    os.rmdir(self.path)
+            raise
+        finally:
+            os.close(descriptor)
 
+    def is_finished(self):
+        return os.path.isfile(self.metrics_file)
 
-def is_finished(path):
-    return os.path.isfile(os.path.join(path, "metrics.json"))
+    def clear(self, figures=()):
+        """Removes the checkpoints, results, the PNGs of `figures` and the history (for
+        `--overwrite`).
 
+        A finished run has no checkpoints; an unfinished one has no `metrics.json`. So a kill
+        during the removal leaves a finished run, or a run directory without checkpoints, which
+        the next run starts anew.
+        """
+        self.remove_checkpoints()
+        for path in self.results(figures):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
 
-def clear(path, plots=()):
-    """Removes a run's checkpoints, results, `plots` and history (for `--overwrite`).
-
-    A finished run has no checkpoints; an unfinished one has no `metrics.json`. So a kill
-    during the removal leaves a finished run, or a run directory without checkpoints, which
-    the next run starts anew.
-    """
-    remove_checkpoints(path)
-    for name in RESULTS + tuple(plots):
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(os.path.join(path, name))
-
-
-def remove_checkpoints(path):
-    """Removes `backup/` and the partial files that killed writes left in `path`."""
-    backup, discarded = os.path.join(path, "backup"), os.path.join(path, ".discarded-backup")
-    if os.path.isdir(backup):
+    def remove_checkpoints(self):
+        """Removes `backup/` and the partial files that killed writes left."""
+        discarded = self.file(".discarded-backup")
+        if os.path.isdir(self.backup):
+            shutil.rmtree(discarded, ignore_errors=True)
+            os.replace(self.backup, discarded)
         shutil.rmtree(discarded, ignore_errors=True)
-        os.replace(backup, discarded)
-    shutil.rmtree(discarded, ignore_errors=True)
-    for name in os.listdir(path):
-        if name.startswith(".partial."):
-            os.remove(os.path.join(path, name))
+        for name in os.listdir(self.path):
+            if name.startswith(".partial."):
+                os.remove(self.file(name))
 
+    def read_config(self, name="out"):
+        """The `TrainConfig` saved here, `None` if there is none.
 
-def read_config(run_dir, name="out"):
-    """The `TrainConfig` saved in `run_dir`, `None` if there is none.
+        Raises:
+            ValueError: naming `name` when `config.json` cannot be read.
+        """
+        try:
+            raw = atomic.read_json(self.config_file)
+            return None if raw is None else TrainConfig.from_dict(raw)
+        except (ValueError, TypeError, KeyError) as error:
+            raise checks.invalid(name, "a run directory with a readable config.json (or "
+                                 "--overwrite to start it anew)", f"{self.path}: {error}")
 
-    Raises:
-        ValueError: naming `name` when `config.json` cannot be read.
-    """
-    try:
-        raw = read_json(os.path.join(run_dir, "config.json"))
-        return None if raw is None else TrainConfig.from_dict(raw)
-    except (ValueError, TypeError, KeyError) as error:
-        raise checks.invalid(name, "a run directory with a readable config.json (or "
-                             "--overwrite to start it anew)", f"{run_dir}: {error}")
+    def write_config(self, config):
+        atomic.write_json(self.config_file, dataclasses.asdict(config))
 
+    def read_metrics(self):
+        return atomic.read_json(self.metrics_file)
 
-def write_config(config):
-    write_json(os.path.join(config.out, "config.json"), dataclasses.asdict(config))
+    def write_metrics(self, metrics):
+        atomic.write_json(self.metrics_file, metrics)
 
+    def read_history(self):
+        """`history.csv` as a dict from metric name to per-epoch floats."""
+        with open(self.history_file, newline="") as file:
+            rows = list(csv.DictReader(file))
+        return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {})
+                if key != "epoch"}
 
-def state(config, name="out"):
-    """Says what `config.out` holds: `"new"`, an `"unfinished"` or a `"finished"` run.
+    def write_history(self, rows):
+        """Writes history rows (dicts with `epoch` and the metrics) as `history.csv`."""
+        keys = sorted({key for row in rows for key in row} - {"epoch"})
+        text = io.StringIO()
+        writer = csv.DictWriter(text, ["epoch"] + keys, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic.write_text(self.history_file, text.getvalue())
 
-    Raises:
-        ValueError: naming `name` when the directory holds a finished run of another config,
-            or an unfinished one that differs in more than `config.RESUMABLE_CHANGES`.
-    """
-    saved = read_config(config.out, name)
-    finished = is_finished(config.out)
-    if saved is None or not (finished or os.path.isdir(os.path.join(config.out, "backup"))):
-        return "new"
-    differing = differences(saved, config, finished)
-    found = "finished" if finished else "unfinished"
-    if differing:
-        raise checks.invalid(
-            name, "a new run directory, the run's own settings, or --overwrite to replace it",
-            f"{config.out} holding {'a' if finished else 'an'} {found} run that differs in "
-            f"{', '.join(differing)}")
-    return found
+    def remove_history(self):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.history_file)
 
+    def state(self, config, name="out"):
+        """Says what this directory holds for `config`: `"new"`, an `"unfinished"` or a
+        `"finished"` run.
 
-def check_finished(run_dir, name="run_dir"):
-    """Returns the `TrainConfig` of the finished run in `run_dir`, without importing TensorFlow.
+        Raises:
+            ValueError: naming `name` when the directory holds a finished run of another
+                config, or an unfinished one that differs in more than
+                `config.RESUMABLE_CHANGES`.
+        """
+        saved = self.read_config(name)
+        finished = self.is_finished()
+        if saved is None or not (finished or os.path.isdir(self.backup)):
+            return "new"
+        differing = differences(saved, config, finished)
+        found = "finished" if finished else "unfinished"
+        if differing:
+            raise checks.invalid(
+                name, "a new run directory, the run's own settings, or --overwrite to replace "
+                "it", f"{self.path} holding {'a' if finished else 'an'} {found} run that "
+                f"differs in {', '.join(differing)}")
+        return found
 
-    Raises:
-        ValueError: naming `name` when `run_dir` holds no finished run.
-    """
-    names = ("config.json", "encoder.keras", "decoder.keras")
-    if not all(os.path.isfile(os.path.join(run_dir, file)) for file in names):
-        raise checks.invalid(name, "a finished run directory holding " + ", ".join(names),
-                             run_dir)
-    return read_config(run_dir, name)
+    def check_finished(self, name="run_dir"):
+        """Returns the `TrainConfig` of the finished run here, without importing TensorFlow.
 
+        Raises:
+            ValueError: naming `name` when the directory holds no finished run.
+        """
+        needed = (self.config_file, self.model_file("encoder"), self.model_file("decoder"))
+        if not all(os.path.isfile(path) for path in needed):
+            raise checks.invalid(name, "a finished run directory holding " + ", ".join(
+                os.path.basename(path) for path in needed), self.path)
+        return self.read_config(name)
 
-def load_run(run_dir):
-    """Loads `(config, impl, encoder, decoder)` from a finished run directory.
+    def load(self):
+        """Loads `(config, impl, encoder, decoder)` from the finished run here.
 
-    The models load with the classes of the run's implementation (`config.impl`), so that
-    subclassed encoders and decoders and the implementation's own layers come back.
+        The models load with the classes of the run's implementation (`config.impl`), so that
+        subclassed encoders and decoders and the implementation's own layers come back.
 
-    Raises:
-        ValueError: naming `run_dir` when it holds no finished run.
-    """
-    import keras
+        Raises:
+            ValueError: naming `run_dir` when the directory holds no finished run.
+        """
+        import keras
 
-    from keras_vae.impl import load_impl
+        from keras_vae.impl import load_impl
 
-    config = check_finished(run_dir)
-    impl = load_impl(config.impl)
-    custom_objects = {name: value for name, value in vars(impl).items()
-                      if isinstance(value, type) and issubclass(value, keras.layers.Layer)}
-    models = [keras.models.load_model(os.path.join(run_dir, f"{name}.keras"),
-                                      custom_objects=custom_objects, compile=False)
-              for name in ("encoder", "decoder")]
-    return (config, impl, *models)
+        config = self.check_finished()
+        impl = load_impl(config.impl)
+        custom_objects = {name: value for name, value in vars(impl).items()
+                          if isinstance(value, type) and issubclass(value, keras.layers.Layer)}
+        models = [keras.models.load_model(self.model_file(name), custom_objects=custom_objects,
+                                          compile=False)
+                  for name in ("encoder", "decoder")]
+        return (config, impl, *models)

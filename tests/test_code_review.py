@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from keras_vae.graded import flags
+from keras_vae.graded import code_review
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
                                   "tests/solutions/subclassed.py"])
 def test_honest_code_is_not_flagged(path):
     """The stubs and the correct solutions raise no flag."""
-    assert flags.scan(flags.read([os.path.join(ROOT, path)])) == []
+    assert code_review.scan(code_review.read([os.path.join(ROOT, path)])) == []
 
 
 ADVERSARIES = sorted(os.path.basename(p)[:-3] for p in glob.glob(
@@ -29,19 +29,19 @@ NOT_REACHING = {"allocates_all_memory": "only allocates", "prints_without_limit"
 def test_every_adversary_that_reaches_for_the_grader_is_flagged(name):
     """Adversaries that touch the grader, its files, /proc, live objects, exits, processes or
     hidden encodings are flagged; the ones that only use resources or build graphs are not."""
-    found = flags.scan(flags.read([os.path.join(ROOT, "tests", "adversarial", f"{name}.py")]))
+    found = code_review.scan(code_review.read([os.path.join(ROOT, "tests", "adversarial", f"{name}.py")]))
     if name in NOT_REACHING:
         assert found == [], f"{name} ({NOT_REACHING[name]}): expected no flag, received {found}"
     else:
-        assert found, f"{name}: expected flags for code reaching for the grader, received none"
+        assert found, f"{name}: expected findings for code reaching for the grader, received none"
 
 
-def test_flags_name_the_line_and_the_reason(tmp_path):
+def test_findings_name_the_line_and_the_reason(tmp_path):
     """A flag reads 'path:line: reason' for imports, attributes, calls, strings and writes."""
     source = tmp_path / "submission.py"
     source.write_text("import keras\nimport _pytest.python\nimport sys\nx = sys.argv\n"
                       "open('/proc/1/cmdline')\nopen('out.txt', 'w')\nraise SystemExit(0)\n")
-    found = flags.scan(flags.read([str(source)]))
+    found = code_review.scan(code_review.read([str(source)]))
     assert found == [f"{source}:2: imports pytest internals", f"{source}:4: reads the command line",
                      f"{source}:5: names the grader's files or /proc",
                      f"{source}:6: opens a file for writing", f"{source}:7: raises SystemExit"]
@@ -51,7 +51,7 @@ def test_unparsable_code_is_reported_not_raised(tmp_path):
     """A file that is not Python is reported as a flag; the scan does not fail."""
     source = tmp_path / "broken.py"
     source.write_text("def (:\n")
-    assert flags.scan(flags.read([str(source)])) == [
+    assert code_review.scan(code_review.read([str(source)])) == [
         f"{source}: could not be read as Python (SyntaxError)"]
 
 
@@ -64,7 +64,7 @@ def test_deep_or_huge_expressions_never_raise(tmp_path, text, error):
     """A 5,000-term expression, deep nesting and unclosed brackets are scanned or reported."""
     source = tmp_path / "deep.py"
     source.write_text(text)
-    found = flags.scan(flags.read([str(source)]))
+    found = code_review.scan(code_review.read([str(source)]))
     assert all(isinstance(flag, str) for flag in found), found
     if error is None:
         assert not found or "could not be read" in found[0], found
@@ -74,8 +74,8 @@ def test_binary_and_oversized_files_are_reported(tmp_path):
     """Bytes that are not UTF-8 are scanned without failing; megabytes are reported unscanned."""
     binary, big = tmp_path / "binary.py", tmp_path / "big.py"
     binary.write_bytes(b"\xff\xfe\x00import os\n")
-    big.write_text("x = 1\n" * (flags.MAX_SCANNED_BYTES // 6 + 10))
-    found = flags.scan(flags.read([str(binary), str(big)]))
+    big.write_text("x = 1\n" * (code_review.MAX_SCANNED_BYTES // 6 + 10))
+    found = code_review.scan(code_review.read([str(binary), str(big)]))
     assert any(str(binary) in flag for flag in found), found
     assert f"{big}: more than 2 MB, not scanned" in found, found
 
@@ -85,6 +85,6 @@ def test_code_hidden_by_a_coding_declaration_is_flagged(tmp_path):
     are both flagged."""
     source = tmp_path / "hidden.py"
     source.write_bytes(b"# coding: utf-7\n# +AAo-import gc+AAo-\nx = 1\n")
-    found = flags.scan(flags.read([str(source)]))
+    found = code_review.scan(code_review.read([str(source)]))
     assert f"{source}:1: declares the source encoding 'utf-7', which can hide code" in found, found
     assert any("inspects live objects" in flag for flag in found), found

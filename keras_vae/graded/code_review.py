@@ -1,11 +1,12 @@
-"""Lists code in a submission that reaches for the grader, for an instructor to look at.
+"""Lists code in a submission that reaches for the grader, for an instructor to review.
 
-The scan reads the source (it never runs it) and flags: imports of the grading package, of
+The scan reads the source (it never runs it) and finds: imports of the grading package, of
 pytest or of process, signal and introspection modules; `sys.argv`, `sys.modules` and frame
 access; `/proc` and the grader's paths; `atexit`, `os._exit`, process spawning and signals;
-`exec`, `eval` and `__import__`; and files opened for writing. A flag changes no score: it
+`exec`, `eval` and `__import__`; and files opened for writing. A finding changes no score: it
 points a person at lines worth reading. The stubs' own imports (`keras`, `keras.ops`) and the
-usual scientific imports are never flagged.
+usual scientific imports are never listed. Results files keep the findings under
+`extra_data.flags`, the name instructors' scripts read.
 """
 
 import ast
@@ -37,7 +38,7 @@ CALLS = {"exec": "runs generated code", "eval": "runs generated code",
 STRINGS = ("/proc", "/autograder", "results.json", "grade-log", "keras_vae.graded")
 
 
-def _module_flag(name):
+def _module_finding(name):
     for module, why in MODULES.items():
         if name == module or name.startswith(module + "."):
             return why
@@ -53,14 +54,14 @@ def _writes(call):
         c in mode.value for c in "wax+")
 
 
-def _flags_in(tree):
+def _findings_in(tree):
     for node in ast.walk(tree):
         why = None
         if isinstance(node, ast.Import):
-            why = next(filter(None, (_module_flag(alias.name) for alias in node.names)), None)
+            why = next(filter(None, (_module_finding(alias.name) for alias in node.names)), None)
         elif isinstance(node, ast.ImportFrom) and node.module:
-            why = _module_flag(node.module) or next(filter(None, (
-                _module_flag(f"{node.module}.{alias.name}") for alias in node.names)), None)
+            why = _module_finding(node.module) or next(filter(None, (
+                _module_finding(f"{node.module}.{alias.name}") for alias in node.names)), None)
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             why = ATTRIBUTES.get((node.value.id, node.attr))
             if node.value.id == "os" and node.attr.startswith(("exec", "spawn", "posix_spawn")):
@@ -98,25 +99,25 @@ def read(paths):
 
 def scan(files):
     """Flags in the submission's `files` (`{path: bytes}`): `"path:line: why"` lines, in file
-    and line order. Never raises: a file that cannot be scanned is itself flagged."""
-    flags = []
+    and line order. Never raises: a file that cannot be scanned is itself a finding."""
+    findings = []
     for path, data in files.items():
         if not isinstance(data, bytes):
-            flags.append(f"{path}: could not be read ({type(data).__name__})")
+            findings.append(f"{path}: could not be read ({type(data).__name__})")
             continue
         if len(data) > MAX_SCANNED_BYTES:
-            flags.append(f"{path}: more than {MAX_SCANNED_BYTES // 2**20} MB, not scanned")
+            findings.append(f"{path}: more than {MAX_SCANNED_BYTES // 2**20} MB, not scanned")
             continue
         declared = CODING.search(b"\n".join(data.splitlines()[:2]))
         if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
-            flags.append(f"{path}:1: declares the source encoding "
+            findings.append(f"{path}:1: declares the source encoding "
                          f"{declared.group(1).decode(errors='replace')!r}, which can hide code")
         try:
             # The bytes, not a decoded text: Python reads a coding declaration, and so must this.
             tree = ast.parse(data, filename=path)
-            found = sorted(set(_flags_in(tree)))
+            found = sorted(set(_findings_in(tree)))
         except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-            flags.append(f"{path}: could not be read as Python ({type(error).__name__})")
+            findings.append(f"{path}: could not be read as Python ({type(error).__name__})")
             continue
-        flags.extend(f"{path}:{line}: {why}" for line, why in found)
-    return flags
+        findings.extend(f"{path}:{line}: {why}" for line, why in found)
+    return findings
