@@ -1,0 +1,101 @@
+"""Graded: `build_decoder` (the reference's `models.py`)."""
+
+import numpy as np
+
+from keras_vae.graded import witness
+from keras_vae.graded.item import Item
+from keras_vae.graded.items.models.encoder import encoder_config
+from keras_vae.graded.items.models.networks import (
+    expect_biases, expect_model, expect_network, hidden_judge, hidden_run, num_pixels,
+    observe_network, set_weights_run)
+from keras_vae.graded.witness import array, expect_shape
+
+
+def decoder_config(rng):
+    config = encoder_config(rng)
+    return dict(config, latent_dim=config["latent_dims"][1])
+
+
+def decoder_inputs(rng, config):
+    return {"z": rng.normal(size=(16, config["latent_dim"])).astype(np.float32),
+            "weights_seed": int(rng.integers(2**31))}
+
+
+def decoder_flat_run(graphs, inputs):
+    observed = {"output": graphs.call("flat", inputs["z"][:3]),
+                "network": observe_network(graphs, "flat", inputs["z"][:8])}
+    observed["set"] = set_weights_run(graphs, "flat", inputs["z"][:3], inputs["weights_seed"])
+    return observed
+
+
+def decoder_flat_judge(inputs, observed):
+    expect_model(observed["facts"], "build_decoder")
+    expect_network(observed["network"], "build_decoder", inputs["latent_dim"])
+    expect_shape(observed["output"], (3, inputs["num_pixels"]), "decoder output")
+    expect_biases(observed["set"], "build_decoder (Bernoulli)", [(inputs["num_pixels"],)],
+                   witness.sigmoid)
+
+
+def decoder_image_run(graphs, inputs):
+    observed = {"output": graphs.call("image", inputs["z"][:3]),
+                "network": observe_network(graphs, "image", inputs["z"][:8])}
+    observed["set"] = set_weights_run(graphs, "image", inputs["z"][:3], inputs["weights_seed"])
+    return observed
+
+
+def decoder_image_judge(inputs, observed):
+    expect_network(observed["network"], "build_decoder for an image shape", inputs["latent_dim"])
+    expect_shape(observed["output"], (3,) + tuple(inputs["image_shape"]),
+                 "decoder output for an image shape")
+    expect_biases(observed["set"], "build_decoder for an image shape",
+                   [tuple(inputs["image_shape"])], witness.sigmoid)
+
+
+def decoder_range_run(graphs, inputs):
+    far = {"far": graphs.call("range", 15.0 * inputs["z"]),
+           "network": observe_network(graphs, "range", inputs["z"][:8])}
+    for variable in graphs.variables("range"):
+        if variable.trainable:
+            variable.assign(variable * 30.0)
+    far["scaled"] = graphs.call("range", inputs["z"])
+    far["set"] = set_weights_run(graphs, "range", inputs["z"][:2], inputs["weights_seed"])
+    return far
+
+
+def decoder_range_judge(inputs, observed):
+    expect_network(observed["network"], "build_decoder", inputs["latent_dim"])
+    expect_biases(observed["set"], "build_decoder (Bernoulli)", [(inputs["num_pixels"],)],
+                   witness.sigmoid)
+    for key, what in (("far", "far-out z"), ("scaled", "every weight scaled by 30")):
+        probs = array(observed[key], "decoder output")
+        assert probs.size and probs.min() >= 0.0 and probs.max() <= 1.0, (
+            f"Bernoulli probabilities for {what}: expected values in [0, 1], received "
+            f"[{probs.min():.3f}, {probs.max():.3f}].\nLikely mistake: no sigmoid on the "
+            "output layer.")
+    probs = array(observed["scaled"], "decoder output")
+    assert probs.min() < 0.05 and probs.max() > 0.95, (
+        f"Bernoulli probabilities with every weight scaled by 30: expected values near both 0 "
+        f"and 1, received [{probs.min():.3f}, {probs.max():.3f}].\nLikely mistake: the "
+        "sigmoid's input cannot go below (or above) 0, e.g. a ReLU before the sigmoid, so "
+        "probabilities stay on one side of one half.")
+
+
+def decoder_hidden_run(graphs, inputs):
+    return hidden_run(graphs, inputs, inputs["z"][:8])
+
+
+ITEMS = [
+    Item("decoder.flat_output", 1, "build_decoder returns a keras.Model mapping z to "
+         "(batch_size, D) for D pixels.", ("build_decoder",), "decoder", decoder_inputs,
+         decoder_flat_run, decoder_flat_judge),
+    Item("decoder.image_output", 1, "build_decoder produces (batch_size,) + output_shape for "
+         "an image shape.", ("build_decoder",), "decoder", decoder_inputs, decoder_image_run,
+         decoder_image_judge),
+    Item("decoder.bernoulli_range", 1, "A Bernoulli decoder outputs probabilities in [0, 1] "
+         "that reach both ends, even for far-out z.", ("build_decoder",), "decoder",
+         decoder_inputs, decoder_range_run, decoder_range_judge),
+    Item("decoder.hidden_units", 1, "build_decoder has one hidden Dense layer per entry of "
+         "hidden_units, in order from z, each used.", ("build_decoder",), "decoder",
+         decoder_inputs, decoder_hidden_run,
+         hidden_judge("build_decoder", lambda inputs: inputs["latent_dim"], num_pixels)),
+]

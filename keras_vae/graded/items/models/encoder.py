@@ -1,0 +1,144 @@
+"""Graded: `build_encoder` (the reference's `models.py`)."""
+
+import numpy as np
+
+from keras_vae.graded.item import Item
+from keras_vae.graded.items.models.networks import (
+    expect_biases, expect_model, expect_network, hidden_judge, hidden_run, hidden_sizes,
+    latent_outputs, num_pixels, observe_network, set_weights_run)
+from keras_vae.graded.witness import array, expect_pair, expect_shape
+
+
+def encoder_config(rng):
+    return {"num_pixels": int(rng.choice([n for n in range(40, 300) if n != 784])),
+            "latent_dims": [1, int(rng.integers(2, 9))], "hidden_units": hidden_sizes(rng, 2),
+            "image_shape": [int(rng.integers(2, 5)) * 4, int(rng.integers(2, 5)) * 4,
+                            int(rng.integers(1, 4))]}
+
+
+def encoder_inputs(rng, config):
+    return {"x": rng.uniform(size=(64, config["num_pixels"])).astype(np.float32),
+            "weights_seed": int(rng.integers(2**31))}
+
+
+def encoder_outputs_run(graphs, inputs):
+    observed = {"outputs": graphs.call("main", inputs["x"][:3]),
+                "network": observe_network(graphs, "main", inputs["x"][:8])}
+    observed["set"] = set_weights_run(graphs, "main", inputs["x"][:3], inputs["weights_seed"])
+    return observed
+
+
+def encoder_outputs_judge(inputs, observed):
+    expect_model(observed["facts"], "build_encoder")
+    expect_network(observed["network"], "build_encoder", inputs["num_pixels"])
+    z_mean, z_log_var = expect_pair(observed["outputs"], "encoder(x)")
+    expected = (3, inputs["latent_dims"][1])
+    expect_shape(z_mean, expected, "z_mean")
+    expect_shape(z_log_var, expected, "z_log_var")
+    assert not np.allclose(array(z_mean, "z_mean"), array(z_log_var, "z_log_var")), (
+        "z_mean and z_log_var: expected two heads with their own weights, received equal "
+        "values.\nLikely mistake: one Dense layer used for both outputs; the mean and the "
+        "log-variance each need a Dense(latent_dim) of their own.")
+    d = inputs["latent_dims"][1]
+    expect_biases(observed["set"], "build_encoder", [(d,), (d,)])
+
+
+def encoder_latent_run(graphs, inputs):
+    observed = {name: graphs.call(name, inputs["x"][:2]) for name in ("latent_one", "latent_d")}
+    observed["network"] = {name: observe_network(graphs, name, inputs["x"][:8])
+                           for name in ("latent_one", "latent_d")}
+    observed["set"] = {name: set_weights_run(graphs, name, inputs["x"][:2], inputs["weights_seed"])
+                       for name in ("latent_one", "latent_d")}
+    return observed
+
+
+def encoder_latent_judge(inputs, observed):
+    for name, latent_dim in zip(("latent_one", "latent_d"), inputs["latent_dims"]):
+        expect_network(observed["network"][name], f"build_encoder with latent_dim="
+                        f"{latent_dim}", inputs["num_pixels"])
+        expect_biases(observed["set"][name], f"build_encoder with latent_dim={latent_dim}",
+                       [(latent_dim,), (latent_dim,)])
+        z_mean, z_log_var = expect_pair(observed[name], "encoder(x)")
+        expect_shape(z_mean, (2, latent_dim), f"z_mean with latent_dim={latent_dim}")
+        expect_shape(z_log_var, (2, latent_dim), f"z_log_var with latent_dim={latent_dim}")
+
+
+def encoder_hidden_run(graphs, inputs):
+    return hidden_run(graphs, inputs, inputs["x"][:8])
+
+
+def encoder_signed_run(graphs, inputs):
+    return {"outputs": graphs.call("main", inputs["x"] * 4.0),
+            "network": observe_network(graphs, "main", inputs["x"][:8]),
+            "set": set_weights_run(graphs, "main", inputs["x"][:2], inputs["weights_seed"])}
+
+
+def encoder_signed_judge(inputs, observed):
+    expect_network(observed["network"], "build_encoder", inputs["num_pixels"])
+    d = inputs["latent_dims"][1]
+    expect_biases(observed["set"], "build_encoder", [(d,), (d,)])
+    _, z_log_var = expect_pair(observed["outputs"], "encoder(x)")
+    z_log_var = array(z_log_var, "z_log_var")
+    assert z_log_var.size and np.min(z_log_var) < 0 < np.max(z_log_var), (
+        f"z_log_var: expected values of both signs, received [{np.min(z_log_var):.4f}, "
+        f"{np.max(z_log_var):.4f}].\nLikely mistake: a ReLU (or softplus, or a negated ReLU) on "
+        "the log-variance head; log(sigma**2) < 0 whenever sigma < 1, so the head must be "
+        "linear.")
+
+
+def encoder_unbounded_run(graphs, inputs):
+    for variable in graphs.variables("main"):
+        if variable.trainable:
+            variable.assign(variable * 100.0)
+    return {"outputs": graphs.call("main", inputs["x"] - 0.5)}
+
+
+def encoder_unbounded_judge(inputs, observed):
+    outputs = expect_pair(observed["outputs"], "encoder(x)")
+    for name, value in zip(("z_mean", "z_log_var"), outputs):
+        value = array(value, name)
+        assert value.size and value.max() > 5 and value.min() < -5, (
+            f"{name} with every weight scaled by 100: expected values beyond -5 and +5, "
+            f"received [{value.min():.3f}, {value.max():.3f}].\nLikely mistake: a squashing or "
+            f"one-sided activation (tanh, sigmoid, relu) on the {name} head; posterior means "
+            "and log-variances are unbounded, so the heads are linear.")
+
+
+def encoder_image_run(graphs, inputs):
+    shape = tuple(inputs["image_shape"])
+    images = np.random.default_rng(0).uniform(size=(8,) + shape).astype(np.float32)
+    return {"outputs": graphs.call("image", np.zeros((2,) + shape, np.float32)),
+            "network": observe_network(graphs, "image", images),
+            "set": set_weights_run(graphs, "image", images[:2], inputs["weights_seed"])}
+
+
+def encoder_image_judge(inputs, observed):
+    expect_network(observed["network"], "build_encoder for images")
+    d = inputs["latent_dims"][1]
+    expect_biases(observed["set"], "build_encoder for images", [(d,), (d,)])
+    z_mean, z_log_var = expect_pair(observed["outputs"], "encoder(images)")
+    d = inputs["latent_dims"][1]
+    what = f"for images of shape {tuple(inputs['image_shape'])}"
+    expect_shape(z_mean, (2, d), f"z_mean {what}")
+    expect_shape(z_log_var, (2, d), f"z_log_var {what}")
+
+
+ITEMS = [
+    Item("encoder.outputs", 1, "build_encoder returns a keras.Model mapping x to "
+         "[z_mean, z_log_var], from two heads.", ("build_encoder",), "encoder", encoder_inputs,
+         encoder_outputs_run, encoder_outputs_judge),
+    Item("encoder.latent_dim", 1, "build_encoder respects latent_dim, 1 included.",
+         ("build_encoder",), "encoder", encoder_inputs, encoder_latent_run, encoder_latent_judge),
+    Item("encoder.hidden_units", 1, "build_encoder has one hidden Dense layer per entry of "
+         "hidden_units, in order from x, each used.", ("build_encoder",), "encoder",
+         encoder_inputs, encoder_hidden_run,
+         hidden_judge("build_encoder", num_pixels, latent_outputs)),
+    Item("encoder.log_var_signed", 1, "The z_log_var head is unconstrained: a log-variance "
+         "can be negative.", ("build_encoder",), "encoder", encoder_inputs, encoder_signed_run,
+         encoder_signed_judge),
+    Item("encoder.heads_unbounded", 1, "Neither posterior head squashes its output: z_mean and "
+         "z_log_var grow with the weights, in both directions.", ("build_encoder",), "encoder",
+         encoder_inputs, encoder_unbounded_run, encoder_unbounded_judge),
+    Item("encoder.image_input", 1, "build_encoder accepts (height, width, channels) images.",
+         ("build_encoder",), "encoder", encoder_inputs, encoder_image_run, encoder_image_judge),
+]
