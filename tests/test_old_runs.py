@@ -60,16 +60,22 @@ def test_old_keras_files_load_after_import_keras_vae_in_a_fresh_process():
     program = ("import keras_vae, keras, sys\n"
                "for name in ('vae', 'encoder', 'decoder'):\n"
                "    model = keras.saving.load_model(sys.argv[1] + f'/{name}.keras')\n"
-               "    print(name, type(model).__name__, model.count_params())\n")
+               "    print(name, type(model).__name__, model.count_params())\n"
+               "vae = keras.saving.load_model(sys.argv[1] + '/vae.keras')\n"
+               "print(sorted({f'{type(layer).__module__}.{type(layer).__name__}' for layer in "
+               "vae._flatten_layers() if type(layer).__module__.startswith('keras_vae')}))\n")
     result = subprocess.run([sys.executable, "-c", program, os.path.join(FIXTURES, "finished")],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    *lines, vae_layers = result.stdout.splitlines()
     assert [line.split()[:2] for line in lines] == [
         ["vae", "Functional"], ["encoder", "Functional"], ["decoder", "Functional"]]
-    # Parameters: encoder 784*4+4 + 2*(4*2+2), decoder 2*4+4 + 4*784+784.
-    assert [int(line.split()[2]) for line in lines] == [3140 + 20 + 12 + 3920,
-                                                         3160, 3932]
+    # Parameters: encoder 784*4+4 + 2*(4*2+2), decoder 2*4+4 + 4*784+784, and the VAE both
+    # with the KL layer's beta.
+    assert [int(line.split()[2]) for line in lines] == [3160 + 3932 + 1, 3160, 3932]
+    # The classes saved under keras_vae.layers come back as today's reference classes.
+    assert vae_layers == ("['keras_vae.reference.layers.KLDivergenceLayer', "
+                          "'keras_vae.reference.layers.Sampling']")
 
 
 @pytest.mark.slow
