@@ -6,7 +6,9 @@ The names in `__all__` are the graded contract: students implement the same name
 The names load on first use, so that `python -m keras_vae.grade` and the commands' argument
 checks run without importing TensorFlow. The classes that `.keras` files name are registered
 with Keras as soon as Keras is imported, before or after this package, so that
-`keras.saving.load_model` reads the package's files after a plain `import keras_vae`.
+`keras.saving.load_model` reads the package's files after a plain `import keras_vae`. When Keras
+is first imported by one of the reference's modules, the registration imports the others while
+that one is half-imported, so they import each other as modules, never by name.
 """
 
 import importlib

@@ -141,10 +141,22 @@ def load_in_a_fresh_process(imports, paths):
     return result.returncode, result.stdout, err
 
 
-@pytest.mark.parametrize("imports", ["import keras, keras_vae", "import keras_vae, keras"])
+IMPORT_ORDERS = [
+    "import keras, keras_vae", "import keras_vae, keras",
+    # The first use of a contract name imports Keras from inside the package.
+    "import keras_vae; keras_vae.Sampling; import keras",
+    pytest.param("import keras_vae; keras_vae.kl_divergence; import keras", marks=pytest.mark.slow),
+    pytest.param("import keras_vae.reference.layers, keras", marks=pytest.mark.slow),
+    pytest.param("import keras_vae.reference.losses, keras", marks=pytest.mark.slow),
+    pytest.param("import keras_vae.precision, keras", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("imports", IMPORT_ORDERS)
 def test_saved_models_load_in_a_fresh_process_after_a_plain_import(tmp_path, imports):
     """vae.keras, encoder.keras and decoder.keras load in a new Python after `import keras_vae`,
-    whether Keras is imported before it or after: the package's classes are registered."""
+    whether Keras is imported before it, after it, or first by one of the reference's modules:
+    the package's classes are registered, and no import finds a module half-imported."""
     encoder = keras_vae.build_encoder((20,), 2, hidden_units=(8,))
     decoder = keras_vae.build_decoder(2, (20,), hidden_units=(8,))
     vae = keras_vae.build_vae(encoder, decoder)

@@ -4,7 +4,9 @@ import keras
 from keras import ops
 
 from keras_vae import checks
-from keras_vae.reference.losses import kl_divergence
+# The module, not its names: this module may run while Keras is first imported from inside
+# a sibling still half-imported (see keras_vae/__init__.py).
+from keras_vae.reference import losses
 
 
 def reparameterize(z_mean, z_log_var, epsilon):
@@ -144,7 +146,7 @@ class KLDivergenceLayer(keras.layers.Layer):
 
     def call(self, inputs):
         z_mean, z_log_var = inputs
-        kl = kl_divergence(z_mean, z_log_var)
+        kl = losses.kl_divergence(z_mean, z_log_var)
         self.add_loss(ops.cast(self.beta, kl.dtype) * ops.mean(kl))
         self.kl_tracker.update_state(kl)
         return [z_mean, z_log_var]

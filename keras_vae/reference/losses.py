@@ -10,7 +10,9 @@ import math
 import keras
 from keras import ops
 
-from keras_vae.precision import at_least_float32
+# The module, not its names: this module may run while Keras is first imported from inside
+# a sibling still half-imported (see keras_vae/__init__.py).
+from keras_vae import precision
 
 
 def _sum_over_example(values):
@@ -37,7 +39,7 @@ def kl_divergence(z_mean, z_log_var):
     Returns:
         Tensor of shape `(batch_size,)`, in nats, summed over the latent axis.
     """
-    z_mean = at_least_float32(z_mean)
+    z_mean = precision.at_least_float32(z_mean)
     z_log_var = ops.cast(z_log_var, z_mean.dtype)
     return 0.5 * ops.sum(
         ops.square(z_mean) + ops.exp(z_log_var) - z_log_var - 1.0, axis=-1
@@ -63,7 +65,7 @@ def bernoulli_nll(x, probs):
     Returns:
         Tensor of shape `(batch_size,)`, in nats.
     """
-    probs = at_least_float32(probs)
+    probs = precision.at_least_float32(probs)
     x = ops.cast(x, probs.dtype)
     epsilon = keras.config.epsilon()
     probs = ops.clip(probs, epsilon, 1.0 - epsilon)
@@ -88,7 +90,7 @@ def gaussian_nll(x, mean, sigma=1.0):
     Returns:
         Tensor of shape `(batch_size,)`, in nats, the normalizing constant included.
     """
-    mean = at_least_float32(mean)
+    mean = precision.at_least_float32(mean)
     x = ops.cast(x, mean.dtype)
     num_pixels = math.prod(mean.shape[1:])
     squared_error = _sum_over_example(ops.square(x - mean))

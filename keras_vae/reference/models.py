@@ -5,8 +5,9 @@ import math
 import keras
 
 from keras_vae import checks
-from keras_vae.reference.layers import KLDivergenceLayer, Sampling
-from keras_vae.reference.losses import bernoulli_nll, gaussian_nll
+# The module, not its names: this module may run while Keras is first imported from inside
+# a sibling still half-imported (see keras_vae/__init__.py).
+from keras_vae.reference import layers, losses
 
 
 def _float32_under_mixed_precision():
@@ -149,8 +150,8 @@ def build_decoder(
 
 def _negative_log_likelihood(x, reconstruction, likelihood, sigma):
     if likelihood == "bernoulli":
-        return bernoulli_nll(x, reconstruction)
-    return gaussian_nll(x, reconstruction, sigma)
+        return losses.bernoulli_nll(x, reconstruction)
+    return losses.gaussian_nll(x, reconstruction, sigma)
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -298,8 +299,8 @@ def build_vae(
 
     inputs = keras.Input(shape=encoder.inputs[0].shape[1:], name="x")
     z_mean, z_log_var = encoder(inputs)
-    z_mean, z_log_var = KLDivergenceLayer(beta, name="kl_divergence")([z_mean, z_log_var])
-    z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
+    z_mean, z_log_var = layers.KLDivergenceLayer(beta, name="kl_divergence")([z_mean, z_log_var])
+    z = layers.Sampling(seed=seed, name="z")([z_mean, z_log_var])
     reconstruction = decoder(z)
     vae = keras.Model(inputs, reconstruction, name="vae")
     vae.encoder = encoder
