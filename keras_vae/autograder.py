@@ -36,8 +36,7 @@ def visibility():
 
 
 def refused_rows(message):
-    return [{"id": item.id, "points": item.points, "title": item.title, "status": "failed",
-             "message": f"not graded: {message}"} for item in rubric.rubric()]
+    return list(rubric.rows(rubric.rubric(), "failed", f"not graded: {message}").values())
 
 
 def refused(message, start):
