@@ -21,7 +21,7 @@ import traceback
 
 from keras_vae import grade
 from keras_vae.graded import rubric, sandbox, submission
-from keras_vae.graded.report import format_rubric, gradescope_results, write_json
+from keras_vae.graded.report import format_rubric, gradescope_results, write_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -74,7 +74,7 @@ def main():
         traceback.print_exc()
         results = refused(f"the autograder failed ({type(error).__name__}: {error}); please "
                           f"tell your instructor.", start)
-    write_json(os.path.join(root, "results", "results.json"), results)
+    write_results(os.path.join(root, "results", "results.json"), results)
     return 0
 
 

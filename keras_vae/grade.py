@@ -20,16 +20,13 @@ import traceback
 
 from keras_vae import checks, cli
 from keras_vae.graded import children, code_review, grading, rubric, sandbox
-from keras_vae.graded.report import format_rubric, gradescope_results, write_json
+from keras_vae.graded.report import format_rubric, gradescope_results, write_results
 from keras_vae.impl import IMPL_HELP
-
-DEFAULTS = grading.DEFAULTS
-
 
 def grade(impl_name=None, timeout=None, deadline=None, memory_limit=None, seed=None,
           sandbox_user=sandbox.DEFAULT_USER, paths=None):
-    """Grades the implementation `impl_name` (a module name, found in the folders `paths` or on `sys.path`); returns
-    `(rows, report)`.
+    """Grades the implementation `impl_name` (a module name, found in the folders `paths` or on
+    `sys.path`); returns `(rows, report)`.
 
     Each row has `id`, `points`, `title`, `status` (`passed` or `failed`) and `message`.
     `report` holds what the instructor sees: flagged code, the seed kind, containment notes and
@@ -46,10 +43,10 @@ def grade(impl_name=None, timeout=None, deadline=None, memory_limit=None, seed=N
     location = locate(impl_name, paths)
     search = [location.root] if location else list(paths or [])
     files = code_review.read(location.files) if location else {}
-    limits = children.Limits(timeout or DEFAULTS["timeout"],
-                             time.monotonic() + (deadline or DEFAULTS["deadline"]),
-                             deadline or DEFAULTS["deadline"],
-                             memory_limit or DEFAULTS["memory_limit"])
+    limits = children.Limits(timeout or grading.DEFAULTS["timeout"],
+                             time.monotonic() + (deadline or grading.DEFAULTS["deadline"]),
+                             deadline or grading.DEFAULTS["deadline"],
+                             memory_limit or grading.DEFAULTS["memory_limit"])
     return grading.grade(impl_name, search, seed, seed_kind, limits, user, containment, files)
 
 
@@ -92,11 +89,11 @@ def parse_args(argv=None):
     parser.add_argument("--impl", default=None,
                         help=IMPL_HELP)
     parser.add_argument("--json", default=None, help="write Gradescope's results.json here")
-    parser.add_argument("--timeout", default=str(DEFAULTS["timeout"]),
+    parser.add_argument("--timeout", default=str(grading.DEFAULTS["timeout"]),
                         help="seconds allowed per test (default: %(default)s)")
-    parser.add_argument("--deadline", default=str(DEFAULTS["deadline"]),
+    parser.add_argument("--deadline", default=str(grading.DEFAULTS["deadline"]),
                         help="seconds allowed for the whole grading (default: %(default)s)")
-    parser.add_argument("--memory-limit", default=str(DEFAULTS["memory_limit"]),
+    parser.add_argument("--memory-limit", default=str(grading.DEFAULTS["memory_limit"]),
                         help="MB of memory the submission's processes may use together "
                              "(default: %(default)s)")
     parser.add_argument("--seed", default=None, help="seed of the graded inputs (default: the "
@@ -107,7 +104,8 @@ def parse_args(argv=None):
     parser.add_argument("--submissions", default=None, metavar="DIR",
                         help="grade every submission in DIR (folders or .zip files) instead")
     parser.add_argument("--out", default=None, metavar="OUT",
-                        help="with --submissions: where gradebook.csv and OUT/<name>/results.json go")
+                        help="with --submissions: where gradebook.csv and "
+                             "OUT/<name>/results.json go")
     parser.add_argument("--workers", default="2", help="with --submissions: submissions graded "
                         "at once (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -144,7 +142,7 @@ def main(argv=None):
         table = format_rubric(rows)
     print(table)
     if args.json:
-        write_json(args.json, results)
+        write_results(args.json, results)
     return 0
 
 

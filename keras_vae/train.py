@@ -203,10 +203,10 @@ def _train_locked(config, run_dir, overwrite, log, warn, hold_signals):
         if config.batch_size > len(data.x_train):
             raise checks.invalid("batch_size", f"at most the {len(data.x_train)} training "
                                  "images", config.batch_size)
-    tf = cli.import_tensorflow()
+    cli.import_tensorflow()
     from keras_vae.training.fit import fit_and_save
 
-    return fit_and_save(config, data, x_val, log, warn, hold_signals, tf)
+    return fit_and_save(config, data, x_val, log, warn, hold_signals)
 
 
 def main(argv=None):

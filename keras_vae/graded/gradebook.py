@@ -21,7 +21,7 @@ import tempfile
 from tqdm import tqdm
 
 from keras_vae.graded import rubric, submission
-from keras_vae.graded.report import gradescope_results, write_json
+from keras_vae.graded.report import gradescope_results, write_results
 
 
 def _entries(folder):
@@ -74,7 +74,7 @@ def grade_class(folder, out, workers=2, grade_arguments=()):
                            desc="grading", unit="submission", file=sys.stderr):
             results[futures[future]] = future.result()
     for name, _ in entries:
-        write_json(os.path.join(out, name, "results.json"), results[name])
+        write_results(os.path.join(out, name, "results.json"), results[name])
     path = os.path.join(out, "gradebook.csv")
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)

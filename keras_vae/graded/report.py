@@ -87,7 +87,7 @@ def gradescope_results(rows, execution_time, output, report, visibility=None):
     }
 
 
-def write_json(path, content):
-    """Writes `content` to `path` atomically, making its folder."""
+def write_results(path, results):
+    """Writes a results.json's `results` to `path` atomically, making its folder."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    atomic.write_json(path, content)
+    atomic.write_json(path, results)

@@ -16,16 +16,16 @@ from keras_vae.training.rundir import RunDir
 from keras_vae.impl import load_impl
 
 
-def fit_and_save(config, data, x_val, log, warn, hold_signals, tf):
+def fit_and_save(config, data, x_val, log, warn, hold_signals):
     """Trains the run of `config` in its locked run directory; returns the test metrics.
 
     Args:
         config: the run's `TrainConfig`; its run directory is locked by this process.
         data, x_val: from `keras_vae.data.load_data(config)`.
         log, warn, hold_signals: as `keras_vae.train.train` takes them.
-        tf: the `tensorflow` module, imported.
     """
     import keras
+    import tensorflow as tf
 
     from keras_vae.likelihood import evaluate_model
     from keras_vae.training.build import build_models

@@ -19,16 +19,18 @@ FORGERY = f'''
 
 with open({os.path.join(ROOT, "planted-code-ran")!r}, "a") as _mark:
     _mark.write(f"{{__name__}} bytecode ran as uid {{__import__('os').geteuid()}}\\n")
-if "write_json" in globals():
-    def _forge(write):
-        def forged(path, content):
-            for test in content.get("tests", []):
-                test.update(score=test["max_score"], status="passed")
-            content["score"] = sum(test["score"] for test in content.get("tests", []))
-            return write(path, content)
-        return forged
+def _forge(write):
+    def forged(path, content):
+        for test in content.get("tests", []):
+            test.update(score=test["max_score"], status="passed")
+        content["score"] = sum(test["score"] for test in content.get("tests", []))
+        return write(path, content)
+    return forged
 
-    write_json = _forge(write_json)
+
+for _name in ("write_results", "write_json"):  # whatever writes results.json
+    if callable(globals().get(_name)):
+        globals()[_name] = _forge(globals()[_name])
 '''
 
 
