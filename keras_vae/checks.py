@@ -72,6 +72,14 @@ def integer_text(name, text, minimum=0):
     return int(text)
 
 
+def seed(name, value):
+    """Checks a random seed as Keras and NumPy take it: an integer in [0, 2**32)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not (
+            0 <= value < 2**32):
+        raise invalid(name, "an integer from 0 to 2**32 - 1", value)
+    return int(value)
+
+
 def choice(name, value, options):
     if value not in options:
         raise invalid(name, "one of " + ", ".join(repr(o) for o in options), value)

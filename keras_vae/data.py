@@ -42,8 +42,17 @@ def _scale(images):
     return images.astype(np.float32)
 
 
+def _open_npz(path):
+    expected = "an .npz file with the arrays x_train, y_train, x_test, y_test"
+    try:
+        return np.load(path)
+    except Exception as error:  # NumPy raises several kinds for a file it cannot read.
+        raise checks.invalid("data_path", expected, os.fspath(path),
+                             f"which NumPy cannot read ({type(error).__name__})") from None
+
+
 def _from_npz(path, source):
-    with np.load(path) as arrays:
+    with _open_npz(path) as arrays:
         missing = {"x_train", "y_train", "x_test", "y_test"} - set(arrays.files)
         if missing:
             raise checks.invalid(
@@ -126,8 +135,9 @@ def load_data(config, data_path=None, log=print):
     data = load_images(config.dataset, data_path or config.data_path, log=log)
     shape = (-1,) + config.example_shape
     x_train, x_test = data.x_train.reshape(shape), data.x_test.reshape(shape)
-    check_pixel_range(x_train, config.likelihood)
-    check_pixel_range(x_test, config.likelihood)
+    # Only a data file can hold other values: name it.
+    check_pixel_range(x_train, config.likelihood, "data_path")
+    check_pixel_range(x_test, config.likelihood, "data_path")
     num_val = int(round(config.validation_split * len(x_train)))
     x_val, x_train = x_train[len(x_train) - num_val:], x_train[:len(x_train) - num_val]
     y_train = data.y_train[:len(x_train)]
@@ -140,11 +150,11 @@ def load_data(config, data_path=None, log=print):
     return split, np.asarray(x_val)
 
 
-def check_pixel_range(x, likelihood):
-    """Raises `ValueError` if Bernoulli data has values outside [0, 1]."""
+def check_pixel_range(x, likelihood, name="x"):
+    """Raises `ValueError` naming `name` if Bernoulli data has values outside [0, 1]."""
     if likelihood == "bernoulli" and x.size and (x.min() < 0.0 or x.max() > 1.0):
         raise checks.invalid(
-            "x", "pixel values in [0, 1] for likelihood='bernoulli'",
+            name, "pixel values in [0, 1] for likelihood='bernoulli'",
             f"values in [{x.min():.3g}, {x.max():.3g}]",
         )
 

@@ -38,14 +38,18 @@ def parse_args(argv=None):
 def main(argv=None):
     try:
         args = parse_args(argv)
-        cli.import_tensorflow()
-        from keras_vae.data import load_data
-
-        config, impl, encoder, decoder = RunDir(args.run_dir).load()
-        with cli.bad_input():
-            data, _ = load_data(config, data_path=args.data_path, log=cli.log_to_stderr)
     except cli.UsageError as error:
         return cli.usage_error(error)
+    cli.import_tensorflow()
+    from keras_vae.data import load_data
+
+    try:
+        with cli.bad_input():
+            config, impl, encoder, decoder = RunDir(args.run_dir).load()
+            data, _ = load_data(config, data_path=args.data_path, log=cli.log_to_stderr)
+    except cli.UsageError as error:
+        # A --data-path given is named as typed; the run's own data_path as its field.
+        return cli.usage_error(error, {"data_path": "--data-path"} if args.data_path else None)
     metrics = evaluate_model(config, impl, encoder, decoder, data.x_test, args.iw_samples)
     print(json.dumps(metrics, indent=2))
     return 0

@@ -21,7 +21,7 @@ import traceback
 from keras_vae import checks, cli
 from keras_vae.graded import children, code_review, grading, rubric, sandbox
 from keras_vae.graded.report import format_rubric, gradescope_results, write_results
-from keras_vae.impl import IMPL_HELP
+from keras_vae.impl import IMPL_HELP, locate
 
 def grade(impl_name=None, timeout=None, deadline=None, memory_limit=None, seed=None,
           sandbox_user=sandbox.DEFAULT_USER, paths=None):
@@ -32,7 +32,7 @@ def grade(impl_name=None, timeout=None, deadline=None, memory_limit=None, seed=N
     `report` holds what the instructor sees: flagged code, the seed kind, containment notes and
     the tail of the submission's output.
     """
-    from keras_vae.impl import default_impl_name, locate
+    from keras_vae.impl import default_impl_name
 
     impl_name = impl_name or default_impl_name()
     if seed is None:
@@ -106,8 +106,8 @@ def parse_args(argv=None):
     parser.add_argument("--out", default=None, metavar="OUT",
                         help="with --submissions: where gradebook.csv and "
                              "OUT/<name>/results.json go")
-    parser.add_argument("--workers", default="2", help="with --submissions: submissions graded "
-                        "at once (default: %(default)s)")
+    parser.add_argument("--workers", default=None, help="with --submissions: submissions graded "
+                        "at once (default: 2)")
     args = parser.parse_args(argv)
     with cli.bad_input():
         numbers = [checks.positive_number_text(flag, value) for flag, value in (
@@ -120,7 +120,14 @@ def parse_args(argv=None):
                                      args.submissions)
             if not args.out:
                 raise checks.invalid("--out", "a folder for the gradebook", checks.NOTHING)
-            checks.integer_text("--workers", args.workers, minimum=1)
+            args.workers = checks.integer_text("--workers", args.workers or "2", minimum=1)
+        else:
+            for flag, value in (("--out", args.out), ("--workers", args.workers)):
+                if value is not None:
+                    raise checks.invalid(flag, "to come with --submissions DIR", value)
+            if args.impl and locate(args.impl) is None:
+                raise checks.invalid("--impl", "a module of Python source files, such as "
+                                     "assignments", args.impl, "which was not found")
     return (args, *numbers, seed)
 
 
@@ -153,7 +160,7 @@ def _grade_class(args):
                  args.memory_limit, "--sandbox-user", args.sandbox_user]
     if args.seed is not None:
         arguments += ["--seed", args.seed]
-    path = grade_class(args.submissions, args.out, int(args.workers), arguments)
+    path = grade_class(args.submissions, args.out, args.workers, arguments)
     print(f"Gradebook: {path}")
     return 0
 

@@ -35,7 +35,7 @@ CONTRACT = (
 DEFAULT_IMPL = "keras_vae"
 
 
-# The `--impl` flag's help, the same for every command that takes it.
+# The `--impl` help of the grading commands (training shows the default its package states).
 IMPL_HELP = ("module implementing the contract (default: keras_vae; assignments in the student "
              "bundle)")
 
@@ -46,6 +46,18 @@ def default_impl_name():
     import keras_vae
 
     return getattr(keras_vae, "DEFAULT_IMPL", None) or DEFAULT_IMPL
+
+
+def find_impl(impl_name):
+    """Raises `ValueError` naming `impl` when module `impl_name` does not exist, without running
+    it (a dotted name imports the packages above it)."""
+    try:
+        spec = importlib.util.find_spec(impl_name)
+    except ModuleNotFoundError:
+        spec = None
+    if spec is None:
+        raise checks.invalid("impl", "an importable module with the contract names", impl_name,
+                             "which was not found")
 
 
 def load_impl(name=None):
@@ -61,13 +73,7 @@ def load_impl(name=None):
         ValueError: if the module cannot be found or lacks a contract name.
     """
     name = name or default_impl_name()
-    try:
-        spec = importlib.util.find_spec(name)
-    except ModuleNotFoundError:
-        spec = None
-    if spec is None:
-        raise checks.invalid("impl", "an importable module with the contract names", name,
-                             "which was not found")
+    find_impl(name)
     module = importlib.import_module(name)
     missing = [attr for attr in CONTRACT if not hasattr(module, attr)]
     if missing:

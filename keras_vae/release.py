@@ -16,6 +16,7 @@ import os
 import secrets
 import shutil
 import sys
+import tempfile
 import zipfile
 
 from keras_vae import checks, cli
@@ -186,16 +187,28 @@ def write_autograder_zip(path, staging, visibility=None):
                 archive.write(full, os.path.relpath(full, source))
 
 
+def check_out(out):
+    """Raises `ValueError` naming `out` where a release is already written, or could not be."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise checks.invalid("out", "a folder", out, "which is a file")
+    made = [name for name in ("student", "autograder.zip", "GRADESCOPE.md", "classroom")
+            if os.path.exists(os.path.join(out, name))]
+    if made:
+        raise checks.invalid("out", "a folder without a release in it", out,
+                             f"which has {', '.join(made)}")
+
+
 def release(out, visibility=None):
     """Writes the student bundle `out/student/`, Gradescope's `out/autograder.zip` with the
     instructor's page `out/GRADESCOPE.md`, and the GitHub Classroom template repository
     `out/classroom/`; returns the paths of the first two."""
-    if os.path.exists(os.path.join(out, "student")):
-        raise checks.invalid("out", "a folder without a student/ bundle", out, "which has one")
+    check_out(out)
     student = os.path.join(out, "student")
     write_student_bundle(student)
     zip_path = os.path.join(out, "autograder.zip")
-    write_autograder_zip(zip_path, os.path.join(out, "autograder"), visibility)
+    with tempfile.TemporaryDirectory(prefix="keras-vae-autograder-") as staging:
+        # The staging copy holds the secret seed: it goes with the zip, nowhere else.
+        write_autograder_zip(zip_path, staging, visibility)
     shutil.copy(os.path.join(ROOT, "docs", "gradescope.md"), os.path.join(out, "GRADESCOPE.md"))
     from keras_vae.classroom import write_template
 
@@ -212,9 +225,12 @@ def main(argv=None):
                              "visible)")
     args = parser.parse_args(argv)
     try:
-        student, zip_path = release(args.out, parse_visibility(args.visibility))
-    except ValueError as error:
+        with cli.bad_input():
+            visibility = parse_visibility(args.visibility)
+            check_out(args.out)
+    except cli.UsageError as error:
         return cli.usage_error(error, {"out": "--out"})
+    student, zip_path = release(args.out, visibility)
     print(f"Student bundle: {student}\nAutograder zip: {zip_path}\n"
           f"Gradescope instructions: {os.path.join(args.out, 'GRADESCOPE.md')}\n"
           f"GitHub Classroom template: {os.path.join(args.out, 'classroom')}")

@@ -23,10 +23,14 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     with cli.bad_input():
         checks.positive_int("--num-rows", args.num_rows)
+        checks.seed("--seed", args.seed)
         RunDir(args.run_dir).check_finished("RUN_DIR")
-        folder = os.path.dirname(args.out or "") or "."
-        if not os.path.isdir(folder):
-            raise checks.invalid("--out", "a path in an existing folder", args.out)
+        if args.out is not None:
+            folder = os.path.dirname(args.out) or "."
+            if not args.out.lower().endswith(".png") or os.path.isdir(args.out):
+                raise checks.invalid("--out", "a .png file", args.out)
+            if not os.path.isdir(folder):
+                raise checks.invalid("--out", "a path in an existing folder", args.out)
     return args
 
 
@@ -39,7 +43,11 @@ def main(argv=None):
     from keras_vae import plots
 
     run_dir = RunDir(args.run_dir)
-    config, _, _, decoder = run_dir.load()
+    try:
+        with cli.bad_input():
+            config, _, _, decoder = run_dir.load()
+    except cli.UsageError as error:
+        return cli.usage_error(error)
     figure = plots.plot_prior_samples(decoder, args.num_rows, args.seed, config.latent_dim)
     path = args.out or run_dir.figure_file("samples")
     atomic.replace_atomically(path, lambda partial: figure.savefig(partial, dpi=100))

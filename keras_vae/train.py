@@ -18,6 +18,7 @@ import signal
 import sys
 
 from keras_vae import checks, cli
+from keras_vae.impl import find_impl
 from keras_vae.training.rundir import RunDir, RunDirectoryBusy
 from keras_vae.training.config import LR_SCHEDULES, TrainConfig
 from keras_vae.data import load_data
@@ -72,6 +73,7 @@ def build_parser():
     add("--seed", type=int, default=defaults.seed,
         help="seed of the initial weights, the noise and the shuffling")
     add("--out", default=defaults.out, metavar="DIR", help="run directory")
+    # The default shown is this package's own (assignments in the student bundle).
     add("--impl", default=defaults.impl, metavar="MODULE",
         help="module implementing the contract")
     add("--validation-split", type=float, default=defaults.validation_split, metavar="FRACTION",
@@ -129,22 +131,11 @@ def parse_args(argv=None):
         args["distribute"] = args["distribute"] or "auto"
         args["out"] = os.path.normpath(args["out"])
         config = TrainConfig(**args).validate()
-        _find_impl(config.impl)
+        find_impl(config.impl)
         if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
             raise checks.invalid("tensorboard", "the tensorboard package installed (pip "
                                  "install tensorboard)", "a Python without it")
     return config, overwrite
-
-
-def _find_impl(name):
-    """Raises `ValueError` naming `impl` when module `name` does not exist (without running it)."""
-    try:
-        found = importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        found = False
-    if not found:
-        raise checks.invalid("impl", "an importable module with the contract names", name,
-                             "which was not found")
 
 
 def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib.nullcontext):
@@ -173,7 +164,7 @@ def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib
 
     with cli.bad_input():
         config.validate()
-        _find_impl(config.impl)
+        find_impl(config.impl)
         if config.distribute == "multi-worker":
             config = dataclasses.replace(config, out=distribute.worker_out(config.out))
     run_dir = RunDir(config.out)

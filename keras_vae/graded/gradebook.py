@@ -12,6 +12,7 @@ item) and `OUT/<name>/results.json` with the feedback.
 
 import concurrent.futures
 import csv
+import io
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ import tempfile
 
 from tqdm import tqdm
 
+from keras_vae import atomic
 from keras_vae.graded import rubric, submission
 from keras_vae.graded.report import gradescope_results, write_results
 
@@ -75,14 +77,16 @@ def grade_class(folder, out, workers=2, grade_arguments=()):
             results[futures[future]] = future.result()
     for name, _ in entries:
         write_results(os.path.join(out, name, "results.json"), results[name])
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["name", "score", "maximum"] + [item.id for item in items])
+    for name, _ in entries:
+        scores = {test["number"]: test["score"] for test in results[name]["tests"]}
+        writer.writerow([name, _number(results[name]["score"]), rubric.max_score()]
+                        + [_number(scores.get(item.id, 0.0)) for item in items])
+    os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "gradebook.csv")
-    with open(path, "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["name", "score", "maximum"] + [item.id for item in items])
-        for name, _ in entries:
-            scores = {test["number"]: test["score"] for test in results[name]["tests"]}
-            writer.writerow([name, _number(results[name]["score"]), rubric.max_score()]
-                            + [_number(scores.get(item.id, 0.0)) for item in items])
+    atomic.write_text(path, text.getvalue())
     return path
 
 

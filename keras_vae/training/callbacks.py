@@ -22,7 +22,8 @@ def annealable_beta(impl, vae):
     Python number gets a non-trainable variable of that value in its place, created outside
     Keras' tracking so that the model's weights, and so its checkpoints and saved files, are
     unchanged. Call it before the first `fit`, which traces the layer's `call`, and
-    `restore_beta` before the models are saved.
+    `restore_beta` before the models are saved (a warm-up longer than the run, or early
+    stopping, leaves the last epoch's fraction of `beta`).
 
     Returns:
         A list of `(layer, original)` pairs, `original` the number replaced or `None`.
@@ -50,10 +51,13 @@ def annealable_beta(impl, vae):
     return found
 
 
-def restore_beta(annealed):
-    """Puts back the numbers `annealable_beta` replaced, at their original value."""
+def restore_beta(annealed, beta):
+    """Puts every annealed KL weight back at the run's `beta` for saving: a layer's own
+    `keras.Variable` gets the value, and a number `annealable_beta` replaced comes back."""
     for layer, original in annealed:
-        if original is not None:
+        if original is None:
+            layer.beta.assign(beta)
+        else:
             object.__setattr__(layer, "beta", original)
 
 

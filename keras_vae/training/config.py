@@ -46,7 +46,7 @@ class TrainConfig:
     num_iw_samples: int = 100
     checkpoint_every_steps: int = 0
     checkpoint_every_minutes: float = 0.0
-    # "auto" and None are resolved for the machine (keras_vae.training.distribute.resolve) by `train`.
+    # "auto" and None are resolved for the machine by `keras_vae.training.distribute.resolve`.
     distribute: str = "none"
     mixed_precision: bool | None = False
     tensorboard: bool = False
@@ -64,6 +64,7 @@ class TrainConfig:
         checks.positive_int("batch_size", self.batch_size)
         checks.positive_float("learning_rate", self.learning_rate)
         checks.choice("binarize", self.binarize, checks.BINARIZATIONS)
+        checks.seed("seed", self.seed)
         if self.likelihood == "gaussian" and self.binarize != "none":
             raise checks.invalid("binarize", "'none' for the gaussian likelihood",
                                  self.binarize)
@@ -82,6 +83,7 @@ class TrainConfig:
             raise checks.invalid("data_path", "an existing .npz file", self.data_path)
         if not self.impl:
             raise checks.invalid("impl", "a module name", self.impl)
+        _run_directory(self.out)
         return self
 
     @property
@@ -96,6 +98,16 @@ class TrainConfig:
         if "hidden_units" in raw:
             raw["hidden_units"] = tuple(raw["hidden_units"])
         return cls(**raw)
+
+
+def _run_directory(path):
+    """Checks that `path` is a folder, or can become one: no file in its place or above it."""
+    above = path
+    while above and not os.path.exists(above):
+        above = os.path.dirname(above)
+    if above and not os.path.isdir(above):
+        which = "which is a file" if above == path else f"under the file {above}"
+        raise checks.invalid("out", "a folder for the run directory", path, which)
 
 
 def _non_negative_int(name, value):

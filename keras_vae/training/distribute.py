@@ -130,6 +130,8 @@ def worker_out(out):
     the run's results. The others keep their own checkpoints beside it, so that each process
     locks and resumes its own run directory.
     """
+    if os.environ.get("TF_CONFIG"):
+        _check_tf_config()  # is_chief reads it.
     if is_chief():
         return out
     task = json.loads(os.environ["TF_CONFIG"])["task"]

@@ -9,7 +9,7 @@ import importlib
 import os
 import time
 
-from keras_vae import atomic, cli, plots
+from keras_vae import atomic, checks, cli, plots
 from keras_vae.training import callbacks, distribute
 from keras_vae.training.checkpoints import Checkpoints, checkpoint_callback
 from keras_vae.training.rundir import RunDir
@@ -43,6 +43,11 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals):
     importlib.import_module(config.impl)  # An error in its code ends in its traceback.
     with cli.bad_input():
         impl = load_impl(config.impl)  # Only checks the contract's names.
+        try:
+            keras.activations.get(config.activation)
+        except ValueError:
+            raise checks.invalid("activation", "the name of a Keras activation, such as "
+                                 "'relu'", config.activation) from None
     with strategy.scope():
         encoder, decoder, vae = build_models(config, impl)
     for model in (encoder, decoder):  # Evaluation and sampling load them: fail now, not after.
@@ -69,7 +74,7 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals):
     start = time.perf_counter()
     _fit(config, vae, data, x_val, checkpoints, state, annealed, hold_signals)
     train_seconds = time.perf_counter() - start
-    callbacks.restore_beta(annealed)
+    callbacks.restore_beta(annealed, config.beta)
 
     history = run_dir.read_history()
     _save_models(run_dir, vae, encoder, decoder, warn)

@@ -25,6 +25,7 @@ import socket
 import time
 
 from keras_vae import atomic, checks
+from keras_vae.impl import find_impl
 from keras_vae.training.config import TrainConfig, differences
 
 MODELS = ("encoder", "decoder", "vae")
@@ -132,14 +133,15 @@ class RunDir:
         return os.path.isfile(self.metrics_file)
 
     def clear(self, figures=()):
-        """Removes the checkpoints, results, the PNGs of `figures` and the history (for
-        `--overwrite`).
+        """Removes the checkpoints, results, the PNGs of `figures`, the history and the
+        TensorBoard logs (for `--overwrite`).
 
         A finished run has no checkpoints; an unfinished one has no `metrics.json`. So a kill
         during the removal leaves a finished run, or a run directory without checkpoints, which
         the next run starts anew.
         """
         self.remove_checkpoints()
+        shutil.rmtree(self.logs, ignore_errors=True)
         for path in self.results(figures):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
@@ -165,8 +167,9 @@ class RunDir:
             raw = atomic.read_json(self.config_file)
             return None if raw is None else TrainConfig.from_dict(raw)
         except (ValueError, TypeError, KeyError) as error:
-            raise checks.invalid(name, "a run directory with a readable config.json (or "
-                                 "--overwrite to start it anew)", f"{self.path}: {error}")
+            anew = " (or --overwrite to start it anew)" if name == "out" else ""
+            raise checks.invalid(name, f"a run directory with a readable config.json{anew}",
+                                 f"{self.path}: {error}")
 
     def write_config(self, config):
         atomic.write_json(self.config_file, dataclasses.asdict(config))
@@ -223,13 +226,16 @@ class RunDir:
         """Returns the `TrainConfig` of the finished run here, without importing TensorFlow.
 
         Raises:
-            ValueError: naming `name` when the directory holds no finished run.
+            ValueError: naming `name` when the directory holds no finished run, or `impl`
+                when the module its config names is not found.
         """
         needed = (self.config_file, self.model_file("encoder"), self.model_file("decoder"))
         if not all(os.path.isfile(path) for path in needed):
             raise checks.invalid(name, "a finished run directory holding " + ", ".join(
                 os.path.basename(path) for path in needed), self.path)
-        return self.read_config(name)
+        config = self.read_config(name)
+        find_impl(config.impl)  # The models load with its classes.
+        return config
 
     def load(self):
         """Loads `(config, impl, encoder, decoder)` from the finished run here.
