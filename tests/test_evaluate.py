@@ -4,6 +4,8 @@ With decoder mean `z @ W + b` and fixed `sigma`, `p(x) = N(b, W.T @ W + sigma**2
 rows of `W` are orthogonal, the exact posterior is diagonal, so an encoder can equal it.
 """
 
+import os
+
 import keras
 import pytest
 import numpy as np
@@ -11,6 +13,7 @@ import numpy as np
 import keras_vae
 from keras_vae.likelihood import importance_weighted_nll, negative_elbo
 from keras_vae.graded import witness
+from tests.grading import ROOT
 
 SIGMA = 0.7
 W = np.array([[1.5, 0.5, 0.0, -0.5, 0.2, 0.0], [0.0, 0.4, 1.0, 0.4, 0.0, -0.6]])
@@ -96,6 +99,32 @@ def test_evaluate_refuses_an_unfinished_run_and_bad_flags_in_one_line(tmp_path, 
     assert evaluate.main([str(tmp_path), "--iw-samples", "0"]) == 2
     assert capsys.readouterr().err == (
         "error: Invalid value for `--iw-samples`: expected a positive integer, received 0.\n")
+    # A run whose implementation is gone: named before any model is read.
+    (tmp_path / "config.json").write_text('{"hidden_units": [64], "impl": "no_such_module"}')
+    assert evaluate.main([str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        "error: Invalid value for `impl`: expected an importable module with the contract "
+        "names, received 'no_such_module', which was not found.\n")
+
+
+@pytest.mark.slow
+def test_evaluate_names_a_data_file_numpy_cannot_read(tmp_path):
+    """--data-path to a file that is not an .npz: one line naming --data-path, exit 2."""
+    import shutil
+    import subprocess
+    import sys
+
+    run_dir = shutil.copytree(os.path.join(ROOT, "tests", "fixtures", "release_77633a5",
+                                           "finished"), tmp_path / "run")
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not an archive")
+    result = subprocess.run([sys.executable, "-m", "keras_vae.evaluate", str(run_dir),
+                             "--data-path", str(bad)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", (
+        "error: Invalid value for `--data-path`: expected an .npz file with the arrays x_train, "
+        f"y_train, x_test, y_test, received '{bad}', which NumPy cannot read "
+        "(ValueError).\n"))
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from keras_vae.graded import rubric
 from keras_vae.graded import feedback
 from keras_vae.graded.feedback import NOT_IMPLEMENTED
 from keras_vae.graded.report import explain_dependencies
-from tests.grading import max_score, run_grader, scored
+from tests.grading import ROOT, max_score, run_grader, scored
 
 
 def test_rubric_ids_are_unique_points_positive_and_uses_known_names():
@@ -78,6 +78,30 @@ def test_bad_flags_exit_2_with_one_line():
     assert completed.returncode == 2 and completed.stdout == ""
     assert completed.stderr == ("error: Invalid value for `--timeout`: expected a positive "
                                 "number, received '-1'.\n")
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--impl", "no_such_module"], "Invalid value for `--impl`: expected a module of Python "
+     "source files, such as assignments, received 'no_such_module', which was not found."),
+    (["--workers", "0"], "Invalid value for `--workers`: expected to come with --submissions "
+     "DIR, received '0'."),
+    (["--out", "grades"], "Invalid value for `--out`: expected to come with --submissions DIR, "
+     "received 'grades'."),
+    (["--seed", "-3"], "Invalid value for `--seed`: expected a non-negative integer, received "
+     "'-3'."),
+    (["--submissions", "no/such/folder", "--out", "o"], "Invalid value for `--submissions`: "
+     "expected a folder of submissions, received 'no/such/folder'."),
+    (["--submissions", ".", "--out", "o", "--workers", "x"], "Invalid value for `--workers`: "
+     "expected a positive integer, received 'x'."),
+])
+def test_flags_that_cannot_be_meant_are_refused_before_any_grading(argv, expected, tmp_path):
+    """Nothing is graded for a mistyped module or a class-grading flag given alone."""
+    completed = subprocess.run([sys.executable, "-m", "keras_vae.grade", *argv],
+                               capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                               env={**os.environ, "PYTHONPATH": ROOT})
+    assert (completed.returncode, completed.stdout, completed.stderr) == (
+        2, "", f"error: {expected}\n")
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.slow

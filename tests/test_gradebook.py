@@ -15,6 +15,18 @@ from tests.grading import ROOT, max_score
 ALTERNATIVE = os.path.join(ROOT, "tests", "solutions", "alternative.py")
 
 
+def test_an_empty_class_gets_a_gradebook_of_its_header(tmp_path):
+    (tmp_path / "class").mkdir()
+    out = tmp_path / "grades" / "week1"
+    completed = subprocess.run(
+        [sys.executable, "-m", "keras_vae.grade", "--submissions", str(tmp_path / "class"),
+         "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert (completed.returncode, completed.stdout) == (0, f"Gradebook: {out / 'gradebook.csv'}\n")
+    with open(out / "gradebook.csv", newline="") as file:
+        rows = list(csv.reader(file))
+    assert len(rows) == 1 and rows[0][:3] == ["name", "score", "maximum"]
+
+
 @pytest.mark.slow
 def test_a_folder_of_submissions_becomes_a_gradebook(tmp_path):
     """A correct, a nested stub, a misnamed, a zipped mistaken and a hostile submission."""

@@ -67,6 +67,19 @@ def test_release_refuses_to_overwrite(bundle):
     out, _, _ = bundle
     with pytest.raises(ValueError, match="Invalid value for `out`"):
         release.release(str(out))
+    # Only what the release promises is there: the autograder's staging copy, which holds the
+    # secret seed, is not left beside the zip.
+    assert sorted(os.listdir(out)) == ["GRADESCOPE.md", "autograder.zip", "classroom", "student"]
+
+
+def test_a_release_folder_missing_one_part_is_refused_in_one_line(tmp_path):
+    (tmp_path / "autograder.zip").write_text("an earlier release")
+    result = subprocess.run([sys.executable, "-m", "keras_vae.release", "--out", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", (
+        f"error: Invalid value for `--out`: expected a folder without a release in it, received "
+        f"'{tmp_path}', which has autograder.zip.\n"))
+    assert os.listdir(tmp_path) == ["autograder.zip"]
 
 
 @pytest.mark.slow

@@ -142,6 +142,7 @@ def test_check_finished_needs_the_config_and_both_models(tmp_path):
 def test_clear_keeps_only_what_is_not_the_run(tmp_path):
     run_dir = finished(tmp_path / "run")
     os.makedirs(run_dir.backup)
+    os.makedirs(os.path.join(run_dir.logs, "train"))  # A discarded run's curves go with it.
     keep = run_dir.file("notes.txt")
     for path in run_dir.results(["manifold", "samples"]) + [keep, run_dir.file(".partial.x")]:
         open(path, "a").close()

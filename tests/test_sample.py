@@ -20,7 +20,10 @@ def test_an_unfinished_run_is_refused_in_one_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, flag", [(["--num-rows", "0"], "--num-rows"),
-                                        (["--out", "/no/such/folder/s.png"], "--out")])
+                                        (["--out", "/no/such/folder/s.png"], "--out"),
+                                        (["--out", "grid"], "--out"),
+                                        (["--out", "grid.jpg"], "--out"),
+                                        (["--seed", "-1"], "--seed")])
 def test_bad_flags_name_the_flag(tmp_path, capsys, argv, flag):
     """Bad flags: exit 2 and one line naming the flag as typed."""
     for name in ("config.json", "encoder.keras", "decoder.keras"):

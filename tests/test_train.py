@@ -55,6 +55,35 @@ def test_bad_input_is_one_line_exit_2_within_a_second_in_a_terminal():
     assert seconds < 1.0, f"expected under 1 s, received {seconds:.2f} s"
 
 
+def test_a_run_directory_in_place_of_a_file_is_refused(tmp_path):
+    """--out naming a file, or a folder under a file: one line naming --out, exit 2."""
+    (tmp_path / "notes.txt").write_text("kept")
+    for out, why in ((tmp_path / "notes.txt", "which is a file"),
+                     (tmp_path / "notes.txt" / "run", f"under the file {tmp_path / 'notes.txt'}")):
+        status, printed, err, _ = command("keras_vae.train", *QUICK, "--out", str(out))
+        assert (status, printed, err) == (2, "", (
+            f"error: Invalid value for `--out`: expected a folder for the run directory, "
+            f"received '{out}', {why}.\n"))
+    assert (tmp_path / "notes.txt").read_text() == "kept"
+
+
+@pytest.mark.slow
+def test_an_unknown_activation_and_a_malformed_tf_config_are_one_line(tmp_path):
+    """Checked once TensorFlow has loaded, still one line naming the flag, exit 2, and no run
+    directory left behind."""
+    out = tmp_path / "run"
+    status, printed, err, _ = command("keras_vae.train", *QUICK, "--activation", "nosuch",
+                                      "--out", str(out))
+    assert (status, err) == (2, "error: Invalid value for `--activation`: expected the name of "
+                             "a Keras activation, such as 'relu', received 'nosuch'.\n"), err
+    assert not out.exists()
+    status, printed, err, _ = command("keras_vae.train", *QUICK, "--distribute", "multi-worker",
+                                      "--out", str(out), TF_CONFIG="garbage")
+    assert (status, printed) == (2, "") and err.startswith(
+        "error: Invalid value for `--distribute`: expected a TF_CONFIG environment variable "), err
+    assert err.endswith(" received 'garbage'.\n") and not out.exists()
+
+
 @pytest.mark.parametrize("argv, flag", [
     (["--latent-dim", "0"], "--latent-dim"),
     (["--hidden-units", "64,x"], "--hidden-units"),
@@ -75,6 +104,8 @@ def test_bad_input_is_one_line_exit_2_within_a_second_in_a_terminal():
     (["--checkpoint-every-minutes", "-2"], "--checkpoint-every-minutes"),
     (["--distribute", "horovod"], "--distribute"),
     (["--batch-size", "4501"], "--batch-size"),  # The sample's training split: 4,500 images.
+    (["--seed", "-1"], "--seed"),
+    (["--seed", str(2**32)], "--seed"),
 ])
 def test_bad_input_names_the_flag_as_typed_and_leaves_no_run_directory(tmp_path, capsys, argv,
                                                                        flag):
@@ -209,7 +240,7 @@ def test_kl_warmup_anneals_a_beta_kept_as_a_float():
         layer((keras.ops.ones((4, 2)), keras.ops.zeros((4, 2))))
         losses.append(float(layer.losses[-1]))
     assert losses[0] == 0.0 and abs(losses[1] - 0.8 * 0.5 * 2) < 1e-6, losses
-    callbacks.restore_beta(annealed)
+    callbacks.restore_beta(annealed, 0.8)
     assert layer.beta == 0.8 and layer.get_config()["beta"] == 0.8
 
 
@@ -237,13 +268,40 @@ def test_kl_warmup_puts_a_float_beta_back_for_saving(tmp_path):
             callbacks=callbacks.training_callbacks(config, annealed, 0) + [record])
     np.testing.assert_allclose(betas, [0.0, 0.2, 0.4], rtol=1e-6,
                                err_msg=f"expected betas 0, 0.2, 0.4, received {betas}")
-    callbacks.restore_beta(annealed)
+    callbacks.restore_beta(annealed, 0.8)
     assert type(layer.beta) is float and layer.beta == 0.8, (
         f"expected the float 0.8 back, received {layer.beta!r}")
     vae.save(tmp_path / "vae.keras")
     loaded = keras.saving.load_model(tmp_path / "vae.keras")
     [beta] = [kl.beta for kl in loaded.layers if isinstance(kl, subclassed.KLDivergenceLayer)]
     assert type(beta) is float and beta == 0.8, f"expected 0.8 loaded back, received {beta!r}"
+
+
+def test_kl_warmup_puts_a_variable_beta_back_for_saving(tmp_path):
+    """The reference keeps beta in a keras.Variable: a warm-up longer than the training leaves
+    it at the last epoch's fraction, and restore_beta sets the run's beta before saving."""
+    import keras
+    import numpy as np
+
+    import keras_vae
+
+    encoder = keras_vae.build_encoder((6,), 2, (4,))
+    decoder = keras_vae.build_decoder(2, (6,), (4,))
+    vae = keras_vae.build_vae(encoder, decoder, beta=0.8)
+    annealed = callbacks.annealable_beta(keras_vae, vae)
+    assert [original for _, original in annealed] == [None]
+    config = train.TrainConfig(beta=0.8, kl_warmup_epochs=4, num_epochs=2)
+    x = np.full((8, 6), 0.5, "float32")
+    vae.fit(x, x, epochs=2, verbose=0,
+            callbacks=callbacks.training_callbacks(config, annealed, 0))
+    layer = annealed[0][0]
+    assert abs(float(layer.beta) - 0.2) < 1e-6, float(layer.beta)
+    callbacks.restore_beta(annealed, 0.8)
+    vae.save(tmp_path / "vae.keras")
+    loaded = keras.saving.load_model(tmp_path / "vae.keras")
+    [beta] = [float(kl.beta) for kl in loaded._flatten_layers()
+              if isinstance(kl, keras_vae.KLDivergenceLayer)]
+    assert abs(beta - 0.8) < 1e-6, f"expected 0.8 saved, received {beta}"
 
 
 @pytest.mark.slow
