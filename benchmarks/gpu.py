@@ -173,7 +173,8 @@ def target(args):
     from keras_vae.data import make_dataset
     from keras_vae.training.distribute import set_precision
     from keras_vae.likelihood import importance_weighted_nll
-    from keras_vae.train import TrainConfig, load_data
+    from keras_vae.data import load_data
+    from keras_vae.training.config import TrainConfig
     from keras_vae.training.build import build_models
 
     config = TrainConfig(dataset=args.dataset, data_path=args.data_path,

@@ -19,9 +19,8 @@ import tempfile
 import time
 import traceback
 
-from keras_vae import grade
-from keras_vae.graded import rubric, sandbox, submission
-from keras_vae.graded.report import format_rubric, gradescope_results, write_results
+from keras_vae.graded import grading, sandbox, submission
+from keras_vae.graded.report import format_rubric, gradescope_results, not_graded, write_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -35,17 +34,11 @@ def visibility():
         return {}
 
 
-def refused_rows(message):
-    return list(rubric.rows(rubric.rubric(), "failed", f"not graded: {message}").values())
-
-
 def refused(message, start):
     """results.json's content with every item at 0 and `message` as the reason."""
-    rows = refused_rows(message)
-    table = format_rubric(rows)
-    print(table)
-    report = {"seed": "not used", "flags": [], "containment": "nothing was run"}
-    return gradescope_results(rows, time.monotonic() - start, table, report, visibility())
+    rows, results = not_graded(message, time.monotonic() - start, visibility=visibility())
+    print(format_rubric(rows))
+    return results
 
 
 def autograde(root):
@@ -58,7 +51,7 @@ def autograde(root):
     with tempfile.TemporaryDirectory(prefix="keras-vae-submission-") as staging:
         os.chmod(staging, 0o755)  # the sandbox user reads the staged file; only root writes
         submission.stage(found, staging)
-        rows, report = grade.grade("assignments", paths=[staging])
+        rows, report = grading.grade("assignments", paths=[staging])
     table = format_rubric(rows)
     print(table)
     return gradescope_results(rows, time.monotonic() - start, table, report, visibility())

@@ -130,15 +130,14 @@ def outputs(rows):
 def _grade(impl_name):
     """The grader's rows; if the grader itself fails, every item fails with the reason, so the
     reporter still finds a result for each of its runners."""
-    from keras_vae import grade
-    from keras_vae.graded import rubric
+    from keras_vae.graded import grading
+    from keras_vae.graded.report import not_graded
 
     try:
-        rows, _ = grade.grade(impl_name)
+        rows, _ = grading.grade(impl_name)
         return rows
     except Exception as error:  # a fault in the grader, not in the submission
-        reason = f"the grader stopped before judging this item ({type(error).__name__}: {error})."
-        return list(rubric.rows(rubric.rubric(), "failed", reason).values())
+        return not_graded(f"the grader failed ({type(error).__name__}: {error})")[0]
 
 
 def write_template(destination, write_student_files):

@@ -66,6 +66,13 @@ def usage_error(error, flag_names=None):
     return 2
 
 
+def error(exception):
+    """Prints a run's error that is not bad input (a NaN loss, unreadable checkpoints) on stderr
+    as one line; returns the exit status, 1."""
+    print(one_line(exception), file=sys.stderr)
+    return 1
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the description's line breaks and shows each option's default, unless its help
     already says it or it has none."""

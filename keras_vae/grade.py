@@ -10,7 +10,8 @@ imports the submission and writes TensorFlow graphs from configurations alone; o
 runner process that never imports submission code checks those graphs, runs them on the graded
 inputs and reports what they computed; this process judges that against float64 NumPy witnesses
 (`keras_vae/graded/grading.py`, and `docs/grading.md` for what is guaranteed). The rubric, its
-points and the maximum are fixed here: every item that did not finish scores 0 with the reason.
+points and the maximum are fixed by `keras_vae/graded/rubric.py`: every item that did not finish
+scores 0 with the reason.
 """
 
 import os
@@ -19,63 +20,9 @@ import time
 import traceback
 
 from keras_vae import checks, cli
-from keras_vae.graded import children, code_review, grading, rubric, sandbox
-from keras_vae.graded.report import format_rubric, gradescope_results, write_results
+from keras_vae.graded import grading, sandbox
+from keras_vae.graded.report import format_rubric, gradescope_results, not_graded, write_results
 from keras_vae.impl import IMPL_HELP, locate
-
-def grade(impl_name=None, timeout=None, deadline=None, memory_limit=None, seed=None,
-          sandbox_user=sandbox.DEFAULT_USER, paths=None):
-    """Grades the implementation `impl_name` (a module name, found in the folders `paths` or on
-    `sys.path`); returns `(rows, report)`.
-
-    Each row has `id`, `points`, `title`, `status` (`passed` or `failed`) and `message`.
-    `report` holds what the instructor sees: flagged code, the seed kind, containment notes and
-    the tail of the submission's output.
-    """
-    from keras_vae.impl import default_impl_name
-
-    impl_name = impl_name or default_impl_name()
-    if seed is None:
-        seed, seed_kind = grading.grading_seed()
-    else:
-        seed_kind = "given"
-    user, containment = sandbox_user_or_note(sandbox_user, seed_kind)
-    location = locate(impl_name, paths)
-    search = [location.root] if location else list(paths or [])
-    files = code_review.read(location.files) if location else {}
-    limits = children.Limits(timeout or grading.DEFAULTS["timeout"],
-                             time.monotonic() + (deadline or grading.DEFAULTS["deadline"]),
-                             deadline or grading.DEFAULTS["deadline"],
-                             memory_limit or grading.DEFAULTS["memory_limit"])
-    return grading.grade(impl_name, search, seed, seed_kind, limits, user, containment, files)
-
-
-def sandbox_user_or_note(name, seed_kind="public"):
-    """`(user, containment)`: whom the submission runs as, and the sentence that says so."""
-    if not name or name == "none":
-        return None, "no sandbox user was asked for, so the submission ran as the grader's user"
-    user, note = sandbox.sandbox_user(name, sys.executable)
-    if user is not None:
-        unsafe = sandbox.writable_by(user, [os.getcwd(), sandbox.ROOT,
-                                            os.path.join(sandbox.ROOT, "keras_vae"),
-                                            os.path.dirname(os.path.abspath(__file__))])
-        if not unsafe:
-            return user, f"the submission ran as user {user[2]!r}"
-        user, note = None, (f"user {name!r} can write {', '.join(unsafe)}, where the grader "
-                            "runs or imports from")
-    if seed_kind != "secret":
-        note += ("; on the grader's own account a submission can change that account's files, "
-                 "so this score is feedback")
-    return None, note
-
-
-def failed_results(error, start):
-    """results.json for a grading that could not finish: every item 0, with the reason."""
-    message = f"not graded: the grader failed ({type(error).__name__}: {str(error)[:300]})"
-    rows = list(rubric.rows(rubric.rubric(), "failed", message).values())
-    report = {"seed": "unknown", "flags": [], "containment": "unknown",
-              "output_tail": traceback.format_exc()[-3000:]}
-    return rows, gradescope_results(rows, time.monotonic() - start, format_rubric(rows), report)
 
 
 def parse_args(argv=None):
@@ -141,11 +88,15 @@ def main(argv=None):
     start = time.monotonic()
     sandbox.become_subreaper()
     try:
-        rows, report = grade(args.impl, timeout, deadline, memory_limit, seed, args.sandbox_user)
+        rows, report = grading.grade(args.impl, timeout, deadline, memory_limit, seed,
+                                     args.sandbox_user)
         table = format_rubric(rows)
         results = gradescope_results(rows, time.monotonic() - start, table, report)
     except Exception as error:  # noqa: BLE001  (results.json is written whatever happened)
-        rows, results = failed_results(error, start)
+        rows, results = not_graded(
+            f"the grader failed ({type(error).__name__}: {str(error)[:300]})",
+            time.monotonic() - start, {"seed": "unknown", "containment": "unknown",
+                                       "output_tail": traceback.format_exc()[-3000:]})
         table = format_rubric(rows)
     print(table)
     if args.json:

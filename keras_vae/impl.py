@@ -31,8 +31,8 @@ CONTRACT = (
 
 
 # The implementation the commands use without --impl. The student bundle's keras_vae/__init__.py
-# states its own, `DEFAULT_IMPL = "assignments"`, which `default_impl_name` reads first.
-DEFAULT_IMPL = "keras_vae"
+# states its own, `DEFAULT_IMPL_NAME = "assignments"`, which `default_impl_name` reads first.
+DEFAULT_IMPL_NAME = "keras_vae"
 
 
 # The `--impl` help of the grading commands (training shows the default its package states).
@@ -41,11 +41,11 @@ IMPL_HELP = ("module implementing the contract (default: keras_vae; assignments 
 
 
 def default_impl_name():
-    """The implementation the commands use by default: `keras_vae.DEFAULT_IMPL` where the
-    package states one (the student bundle: `"assignments"`), else `DEFAULT_IMPL`."""
+    """The implementation the commands use by default: `keras_vae.DEFAULT_IMPL_NAME` where the
+    package states one (the student bundle: `"assignments"`), else `DEFAULT_IMPL_NAME`."""
     import keras_vae
 
-    return getattr(keras_vae, "DEFAULT_IMPL", None) or DEFAULT_IMPL
+    return getattr(keras_vae, "DEFAULT_IMPL_NAME", None) or DEFAULT_IMPL_NAME
 
 
 def find_impl(impl_name):

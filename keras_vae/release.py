@@ -33,7 +33,7 @@ The contract itself is yours to write in `assignments/`; every command takes `--
 assignments` by default in this bundle.
 """
 
-DEFAULT_IMPL = "assignments"
+DEFAULT_IMPL_NAME = "assignments"
 '''
 
 STUDENT_README = """# VAE assignment: student bundle

@@ -25,7 +25,7 @@ from keras_vae.data import load_data
 from keras_vae.training.distribute import DISTRIBUTIONS
 from keras_vae.training.signals import Signals
 
-__all__ = ["TrainConfig", "load_data", "main", "parse_args", "train"]
+__all__ = ["main", "parse_args", "train"]
 
 EPILOG = """\
 exit status:
@@ -221,8 +221,7 @@ def main(argv=None):
 
             if not isinstance(error, (FloatingPointError, CheckpointError)):
                 raise  # An error in the implementation's code: its traceback, exit status 1.
-            print(f"error: {error}", file=sys.stderr)
-            return 1
+            return cli.error(error)
     return 0
 
 

@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 
-from keras_vae import atomic, train
+from keras_vae import atomic, checks, train
 from keras_vae.training.checkpoints import LATEST
 
 POINTS = ("weights", "manifest", "previous", "history", "results", "finished")
@@ -63,8 +63,7 @@ def patch(setattr, fault):
 def kill_at(point, count):
     """A fault function that kills this process with SIGKILL at the `count`-th `point`."""
     if point not in POINTS:
-        raise ValueError(f"Invalid value for `POINT`: expected one of {POINTS}, received "
-                         f"{point!r}.")
+        raise checks.invalid("POINT", f"one of {', '.join(POINTS)}", point)
     reached = []
 
     def fault(name):

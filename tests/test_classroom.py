@@ -188,12 +188,12 @@ def test_reporter_action_reports_partial_credit_item_by_item(tmp_path):
 
 def test_grader_fault_fails_every_item_with_the_reason(monkeypatch):
     """If the grader itself raises, every item still gets a failed result saying why."""
-    from keras_vae import grade
+    from keras_vae.graded import grading
 
-    def broken(impl):
+    def broken(impl_name):
         raise RuntimeError("no sandbox")
 
-    monkeypatch.setattr(grade, "grade", broken)
+    monkeypatch.setattr(grading, "grade", broken)
     rows = classroom._grade("assignments")
     assert [row["id"] for row in rows] == [item.id for item in rubric_items()]
     assert all(row["status"] == "failed" and "RuntimeError: no sandbox" in row["message"]

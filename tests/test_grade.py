@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pytest
 
-from keras_vae import grade
 from keras_vae.graded import rubric
 from keras_vae.graded import feedback
 from keras_vae.graded.feedback import NOT_IMPLEMENTED

@@ -155,7 +155,7 @@ def test_the_autograder_writes_every_item_at_zero_when_grading_fails(tmp_path, m
         raise RuntimeError("the grader broke")
 
     monkeypatch.setenv("AUTOGRADER_ROOT", str(tmp_path))
-    monkeypatch.setattr(autograder.grade, "grade", fail)
+    monkeypatch.setattr(autograder.grading, "grade", fail)
     monkeypatch.setattr(autograder.sandbox, "become_subreaper", lambda: True)
     (tmp_path / "submission").mkdir()
     shutil.copy(ALTERNATIVE, tmp_path / "submission" / "__init__.py")

@@ -20,6 +20,7 @@ from keras_vae import plots
 
 from keras_vae import atomic, cli, train
 from keras_vae.training import callbacks
+from keras_vae.training.config import TrainConfig
 from keras_vae.training.rundir import RunDir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -260,7 +261,7 @@ def test_kl_warmup_puts_a_float_beta_back_for_saving(tmp_path):
     annealed = callbacks.annealable_beta(subclassed, vae)
     layer = annealed[0][0]
     betas = []
-    config = train.TrainConfig(beta=0.8, kl_warmup_epochs=4, num_epochs=3)
+    config = TrainConfig(beta=0.8, kl_warmup_epochs=4, num_epochs=3)
     record = keras.callbacks.LambdaCallback(
         on_epoch_end=lambda epoch, logs: betas.append(float(layer.beta)))
     x = np.zeros((8, 6), "float32")
@@ -277,6 +278,7 @@ def test_kl_warmup_puts_a_float_beta_back_for_saving(tmp_path):
     assert type(beta) is float and beta == 0.8, f"expected 0.8 loaded back, received {beta!r}"
 
 
+@pytest.mark.slow
 def test_kl_warmup_puts_a_variable_beta_back_for_saving(tmp_path):
     """The reference keeps beta in a keras.Variable: a warm-up longer than the training leaves
     it at the last epoch's fraction, and restore_beta sets the run's beta before saving."""
@@ -290,7 +292,7 @@ def test_kl_warmup_puts_a_variable_beta_back_for_saving(tmp_path):
     vae = keras_vae.build_vae(encoder, decoder, beta=0.8)
     annealed = callbacks.annealable_beta(keras_vae, vae)
     assert [original for _, original in annealed] == [None]
-    config = train.TrainConfig(beta=0.8, kl_warmup_epochs=4, num_epochs=2)
+    config = TrainConfig(beta=0.8, kl_warmup_epochs=4, num_epochs=2)
     x = np.full((8, 6), 0.5, "float32")
     vae.fit(x, x, epochs=2, verbose=0,
             callbacks=callbacks.training_callbacks(config, annealed, 0))

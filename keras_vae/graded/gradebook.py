@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from keras_vae import atomic
 from keras_vae.graded import rubric, submission
-from keras_vae.graded.report import gradescope_results, write_results
+from keras_vae.graded.report import not_graded, write_results
 
 
 def _entries(folder):
@@ -33,12 +33,6 @@ def _entries(folder):
             and (os.path.isdir(os.path.join(folder, name)) or name.endswith(".zip"))]
 
 
-def _refused(message):
-    rows = list(rubric.rows(rubric.rubric(), "failed", f"not graded: {message}").values())
-    return gradescope_results(rows, 0.0, f"Not graded: {message}",
-                              {"seed": "not used", "flags": [], "containment": "nothing was run"})
-
-
 def grade_one(path, grade_arguments):
     """Grades one submission in a folder of its own; returns its results."""
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -46,7 +40,7 @@ def grade_one(path, grade_arguments):
         try:
             found = submission.find(submission.unpack(path, os.path.join(work, "upload")))
         except submission.SubmissionError as error:
-            return _refused(str(error))
+            return not_graded(str(error))[1]
         staging = submission.stage(found, os.path.join(work, "staging"))
         results_path = os.path.join(work, "results.json")
         env = dict(os.environ, PYTHONPATH=package_root)
@@ -57,7 +51,7 @@ def grade_one(path, grade_arguments):
             with open(results_path) as file:
                 return json.load(file)
         except (OSError, ValueError):
-            return _refused("the grader could not finish this submission")
+            return not_graded("the grader could not finish this submission")[1]
 
 
 def grade_class(folder, out, workers=2, grade_arguments=()):

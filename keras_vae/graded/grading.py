@@ -15,6 +15,7 @@ import time
 
 from keras_vae.graded import channel, children, code_review, feedback, rubric, sandbox, verdict
 from keras_vae.graded.report import explain_dependencies
+from keras_vae.impl import default_impl_name, locate
 
 SEED_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading_seed")
 DEFAULTS = {"timeout": 60.0, "deadline": 900.0, "memory_limit": 2048}
@@ -116,7 +117,32 @@ class Grading:
             pending = [i for i in pending if i not in done]
 
 
-def grade(impl_name, paths, seed, seed_kind, limits, user, containment, files):
+def grade(impl_name=None, timeout=None, deadline=None, memory_limit=None, seed=None,
+          sandbox_user=sandbox.DEFAULT_USER, paths=None):
+    """Grades the implementation `impl_name` (a module name, found in the folders `paths` or on
+    `sys.path`; default: the package's); returns `(rows, report)`.
+
+    Each row has `id`, `points`, `title`, `status` (`passed` or `failed`) and `message`.
+    `report` holds what the instructor sees: the code review's findings, the seed kind,
+    containment notes and the tail of the submission's output.
+    """
+    impl_name = impl_name or default_impl_name()
+    if seed is None:
+        seed, seed_kind = grading_seed()
+    else:
+        seed_kind = "given"
+    user, containment = sandbox.sandbox_user_or_note(sandbox_user, seed_kind)
+    location = locate(impl_name, paths)
+    search = [location.root] if location else list(paths or [])
+    files = code_review.read(location.files) if location else {}
+    limits = children.Limits(timeout or DEFAULTS["timeout"],
+                             time.monotonic() + (deadline or DEFAULTS["deadline"]),
+                             deadline or DEFAULTS["deadline"],
+                             memory_limit or DEFAULTS["memory_limit"])
+    return grade_found(impl_name, search, seed, seed_kind, limits, user, containment, files)
+
+
+def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, files):
     """Grades the implementation `impl_name` found in `paths`; returns `(rows, report)`.
 
     Args:
@@ -128,7 +154,7 @@ def grade(impl_name, paths, seed, seed_kind, limits, user, containment, files):
         files: `{path: bytes}` of the submission's source, read before any of it ran.
     """
     report = {"impl": impl_name, "seed": seed_kind, "containment": containment,
-              "flags": code_review.scan(files), "output_tail": ""}
+              "findings": code_review.scan(files), "output_tail": ""}
     grading = Grading(impl_name, paths, seed, limits, user)
     if seed_kind == "secret" and user is None:
         _fail_pending(grading.rows, grading.items, f"not graded: {containment}; with the secret "

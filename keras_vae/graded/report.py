@@ -3,6 +3,7 @@
 import os
 
 from keras_vae import atomic
+from keras_vae.graded import rubric
 from keras_vae.graded.feedback import NOT_IMPLEMENTED
 
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
@@ -51,8 +52,9 @@ def _truncate(text, limit):
 def gradescope_results(rows, execution_time, output, report, visibility=None):
     """Builds Gradescope's autograder `results.json` content.
 
-    `report["flags"]` and the submission's output go into a test visible to instructors only
-    (`"visibility": "hidden"`, 0 points) and into `extra_data`; students never see them.
+    `report["findings"]` (from `code_review.scan`) and the submission's output go into a test
+    visible to instructors only (`"visibility": "hidden"`, 0 points), and the findings into
+    `extra_data["flags"]`, the key instructors' scripts read; students never see them.
     """
     visibility = visibility or {}
     tests = [{
@@ -64,14 +66,14 @@ def gradescope_results(rows, execution_time, output, report, visibility=None):
         "output": _truncate(row["message"] or "Passed.", 2000),
         "visibility": visibility.get(row["id"], "visible"),
     } for row in rows]
-    flagged = report.get("flags", [])
+    findings = report.get("findings", [])
     review = ["Code that reaches for the grader (listed for a person to look at; it changes no "
-              "score):"] + [f"  {flag}" for flag in flagged] if flagged else [
+              "score):"] + [f"  {finding}" for finding in findings] if findings else [
               "No code that reaches for the grader was found."]
     review += ["", f"Graded inputs: {report.get('seed')} seed. Containment: "
                f"{report.get('containment')}.", "", "End of the submission's output:",
                report.get("output_tail", "")]
-    tests.append({"score": 0.0, "max_score": 0.0, "status": "failed" if flagged else "passed",
+    tests.append({"score": 0.0, "max_score": 0.0, "status": "failed" if findings else "passed",
                   "name": "Instructor review: flagged code and the submission's output",
                   "number": "instructor.review", "output": _truncate("\n".join(review), 8000),
                   "visibility": "hidden"})
@@ -81,10 +83,20 @@ def gradescope_results(rows, execution_time, output, report, visibility=None):
         "output": _truncate(output, 20000),
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "extra_data": {"flags": flagged, "seed": report.get("seed"),
+        "extra_data": {"flags": findings, "seed": report.get("seed"),
                        "containment": report.get("containment")},
         "tests": tests,
     }
+
+
+def not_graded(message, seconds=0.0, report=None, visibility=None):
+    """`(rows, results)` of a submission that was not graded: every item at 0, with "not graded:
+    `message`" as its reason. `report` overrides the instructor's notes (seed, containment,
+    output)."""
+    rows = list(rubric.rows(rubric.rubric(), "failed", f"not graded: {message}").values())
+    notes = {"seed": "not used", "findings": [], "containment": "nothing was run",
+             **(report or {})}
+    return rows, gradescope_results(rows, seconds, format_rubric(rows), notes, visibility)
 
 
 def write_results(path, results):

@@ -12,6 +12,7 @@ import pwd
 import resource
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -53,6 +54,24 @@ def sandbox_user(name, python):
         return None, (f"user {name!r} cannot run {python} with keras_vae and TensorFlow "
                       f"(file permissions)")
     return (entry.pw_uid, entry.pw_gid, name), None
+
+
+def sandbox_user_or_note(name, seed_kind="public"):
+    """`(user, containment)`: whom the submission runs as, and the sentence that says so."""
+    if not name or name == "none":
+        return None, "no sandbox user was asked for, so the submission ran as the grader's user"
+    user, note = sandbox_user(name, sys.executable)
+    if user is not None:
+        package = os.path.join(ROOT, "keras_vae")
+        unsafe = writable_by(user, [os.getcwd(), ROOT, package, os.path.join(package, "graded")])
+        if not unsafe:
+            return user, f"the submission ran as user {user[2]!r}"
+        user, note = None, (f"user {name!r} can write {', '.join(unsafe)}, where the grader "
+                            "runs or imports from")
+    if seed_kind != "secret":
+        note += ("; on the grader's own account a submission can change that account's files, "
+                 "so this score is feedback")
+    return None, note
 
 
 def writable_by(user, folders):
@@ -163,10 +182,10 @@ def memory_mb():
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def kill_descendants(exclude=()):
+def kill_descendants():
     """SIGKILLs every descendant (detached ones included) until none is left, and reaps them."""
     for _ in range(50):
-        pids = [pid for pid in descendants() if pid not in exclude]
+        pids = list(descendants())
         if not pids:
             return
         for pid in pids:
