@@ -28,6 +28,20 @@ def test_an_adversary_scores_zero_and_is_flagged(adversary, tmp_path):
 
 
 @pytest.mark.slow
+def test_graphs_that_reach_outside_are_refused_and_listed_for_the_instructor(tmp_path):
+    """Graphs calling Python, reading files or holding resources are not run, and each refused
+    item is listed in the instructor's review, as its feedback says."""
+    _, results = run_grader("tests.adversarial.graph_escapes", tmp_path, *SECRET)
+    assert results["score"] == 0
+    refused = [line for line in results["extra_data"]["flags"]
+               if ": its exported graph was refused (" in line]
+    outputs = [t["output"] for t in scored(results).values()]
+    told = [text for text in outputs if "this is flagged for the instructor" in text]
+    assert refused and len(refused) >= len(told) > 0, (refused, told)
+    assert "its exported graph was refused" in review(results)["output"]
+
+
+@pytest.mark.slow
 def test_public_answers_score_only_under_the_public_seed(tmp_path):
     """A table of answers for the public inputs earns the KL points there, and nothing under the
     autograder's secret seed (proving the secret seed is what defeats it)."""

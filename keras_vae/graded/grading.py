@@ -47,7 +47,7 @@ class Grading:
         makers = rubric.configs()
         self.configs = {name: makers[name](rubric.config_rng(seed, name))
                         for name in dict.fromkeys(item.export for item in self.items.values())}
-        self.facts, self.outputs = {}, []
+        self.facts, self.outputs, self.forbidden = {}, [], []
 
     def using(self, export):
         return [i for i, item in self.items.items() if item.export == export]
@@ -104,6 +104,10 @@ class Grading:
             self.outputs.append(outcome.output)
             for item_id, result in outcome.results.items():
                 item = self.items[item_id]
+                error = result.get("error") if isinstance(result, dict) else None
+                if isinstance(error, dict) and error.get("forbidden"):
+                    self.forbidden.append(f"{item_id}: its exported graph was refused "
+                                          f"({feedback.core_text(error.get('message', ''))[:300]})")
                 message = verdict.judge(item, channel.roundtrip(inputs[item_id], keep_dtype=True),
                                         result, self.facts[item.export])
                 self.rows[item_id].update(status="passed" if message is None else "failed",
@@ -179,5 +183,6 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
         f"the grading deadline of {limits.deadline_seconds:g} s passed before this test ran."
         if overdue else "the test process stopped before reaching this test."))
     explain_dependencies(grading.rows, grading.items)
+    report["findings"] += grading.forbidden[:20]
     report["output_tail"] = "\n".join(grading.outputs)[-4000:]
     return list(grading.rows.values()), report

@@ -5,7 +5,7 @@ process from a configuration only), makes its graded inputs from the grading see
 runs the exported graphs on them (`run`, in the runner, a process that never imports the
 submission) and judges the observations (`judge`, in the grading process). The rubric, its
 points and the maximum live here and in `items/` (laid out like the reference: `layers.py`,
-`losses.py`, `models.py`), nowhere else.
+`losses.py`, and `models/` with the encoder's, decoder's and VAE's items), nowhere else.
 """
 
 import hashlib

@@ -11,7 +11,7 @@ then builds the encoder, the decoder and the VAE inside `strategy.scope()`:
 
 `fit` splits each global batch across the replicas, sums the replicas' gradients of their
 losses scaled by `1 / num_replicas`, and reports the metrics of the global batch. What Keras
-3.15 supports under each strategy is in `benchmarks/README.md`; `build_vae` turns off what it
+3.15 supports under each strategy is in `docs/distribution.md`; `build_vae` turns off what it
 does not (XLA, several steps per compiled call) when its scope has several replicas.
 """
 
@@ -106,7 +106,7 @@ def _check_tf_config():
 
 
 def is_chief():
-    """Whether this process writes the run's results.
+    """Whether this process trains in the run directory itself (the others beside it).
 
     It does unless `TF_CONFIG` names it a task other than the `chief`, or, in a cluster
     without a chief, a worker other than worker 0.
@@ -126,9 +126,9 @@ def is_chief():
 def worker_out(out):
     """The run directory of this process: `out` for the chief, `out.worker-N` for worker N.
 
-    Every worker trains, checkpoints and resumes in lockstep; only the chief's directory holds
-    the run's results. The others keep their own checkpoints beside it, so that each process
-    locks and resumes its own run directory.
+    Every worker trains, checkpoints and resumes in lockstep, and saves the same models,
+    plots and metrics at the end; the chief's directory is the run's. The others keep theirs
+    beside it, so that each process locks and resumes its own run directory.
     """
     if os.environ.get("TF_CONFIG"):
         _check_tf_config()  # is_chief reads it.
