@@ -11,7 +11,7 @@ import pytest
 from keras_vae.graded import rubric
 from keras_vae.graded import feedback
 from keras_vae.graded.feedback import NOT_IMPLEMENTED
-from keras_vae.graded.report import explain_dependencies
+from keras_vae.graded.feedback import explain_dependencies
 from tests.grading import ROOT, max_score, run_grader, scored
 
 

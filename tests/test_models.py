@@ -142,7 +142,7 @@ def load_in_a_fresh_process(imports, paths):
 
 
 IMPORT_ORDERS = [
-    "import keras, keras_vae",
+    pytest.param("import keras, keras_vae", marks=pytest.mark.slow),
     # The first use of a contract name imports Keras from inside the package, after it.
     "import keras_vae; keras_vae.Sampling; import keras",
     pytest.param("import keras_vae, keras", marks=pytest.mark.slow),

@@ -17,7 +17,7 @@ import pytest
 
 from keras_vae.graded import rubric
 from keras_vae.graded.notebook import check
-from keras_vae.graded.report import NOT_IMPLEMENTED
+from keras_vae.graded.feedback import NOT_IMPLEMENTED
 from keras_vae.impl import CONTRACT
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -1,5 +1,6 @@
 """The wording of feedback that is not a judge's own: errors raised by the submission's code
-while its graphs were built, and failures of the graphs in the runner."""
+while its graphs were built, failures of the graphs in the runner, work that stopped or never
+ran, and the pointer from a failing test to the function it builds on."""
 
 import os
 import re
@@ -60,3 +61,49 @@ def run_error(error):
                 "variable operations may run; this is flagged for the instructor.")
     return (f"running the graph exported from your code raised {str(error.get('type'))[:100]}: "
             f"{text}")
+
+
+def import_failed(text):
+    return f"could not import the implementation: {text}"
+
+
+def stopped(stage, reason):
+    """A child that stopped: `stage` is "building" or "running" the graphs, or "importing"."""
+    if stage == "importing":
+        return f"the submission could not be imported: {reason}."
+    return f"{stage} your graphs failed: {reason}."
+
+
+def did_not_run(deadline_seconds=None):
+    """An item that never ran: the deadline passed (`deadline_seconds`), or its process stopped."""
+    if deadline_seconds is not None:
+        return (f"did not run: the grading deadline of {deadline_seconds:g} s passed before "
+                "this test ran.")
+    return "did not run: the test process stopped before reaching this test."
+
+
+def not_run_as_own_user(containment):
+    return (f"not graded: {containment}; with the secret seed the grader runs no submission "
+            "code as its own user. Ask the instructor to check the autograder's set-up.")
+
+
+def explain_dependencies(rows, items):
+    """Points each failing item at a contract name it builds on that fails its own items.
+
+    Args:
+        rows: dict from item id to its row (`status`, `message`), changed in place.
+        items: dict from item id to its `item.Item`.
+    """
+    failing = {}
+    for item_id, item in items.items():
+        if rows[item_id]["status"] == "failed":
+            failing.setdefault(item.uses[0], []).append(item_id)
+    for item_id, item in items.items():
+        row = rows[item_id]
+        if row["status"] != "failed" or row["message"] == NOT_IMPLEMENTED:
+            continue
+        broken = [name for name in item.uses[1:] if name in failing]
+        if broken:
+            row["message"] += (f"\nFix {broken[0]} first: it fails "
+                               f"{', '.join(failing[broken[0]][:3])}, and this test builds on "
+                               "it.")

@@ -14,7 +14,6 @@ import tempfile
 import time
 
 from keras_vae.graded import channel, children, code_review, feedback, rubric, sandbox, verdict
-from keras_vae.graded.report import explain_dependencies
 from keras_vae.impl import default_impl_name, locate
 
 SEED_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading_seed")
@@ -67,7 +66,7 @@ class Grading:
             if outcome.import_error is not None:
                 text = feedback.error_message(outcome.import_error)
                 message = text if text == feedback.NOT_IMPLEMENTED else (
-                    f"could not import the implementation: {text}")
+                    feedback.import_failed(text))
                 _fail_pending(self.rows, self.items, message)
                 return
             for name, result in outcome.results.items():
@@ -82,10 +81,10 @@ class Grading:
                     self.facts[name] = facts if isinstance(facts, dict) else {}
             if outcome.current is not None:
                 _fail_pending(self.rows, self.using(outcome.current),
-                              f"building your graphs failed: {outcome.stopped}.")
+                              feedback.stopped("building", outcome.stopped))
             elif outcome.stopped and not outcome.results:
                 _fail_pending(self.rows, self.items,
-                              f"the submission could not be imported: {outcome.stopped}.")
+                              feedback.stopped("importing", outcome.stopped))
                 return
             done = set(outcome.results) | {outcome.current}
             pending = [name for name in pending if name not in done]
@@ -114,7 +113,7 @@ class Grading:
                                           message=message or "")
             if outcome.current is not None:
                 _fail_pending(self.rows, [outcome.current],
-                              f"running your graphs failed: {outcome.stopped}.")
+                              feedback.stopped("running", outcome.stopped))
             elif outcome.stopped and not outcome.results:
                 break
             done = set(outcome.results) | {outcome.current}
@@ -161,9 +160,7 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
               "findings": code_review.scan(files), "output_tail": ""}
     grading = Grading(impl_name, paths, seed, limits, user)
     if seed_kind == "secret" and user is None:
-        _fail_pending(grading.rows, grading.items, f"not graded: {containment}; with the secret "
-                      "seed the grader runs no submission code as its own user. Ask the "
-                      "instructor to check the autograder's set-up.")
+        _fail_pending(grading.rows, grading.items, feedback.not_run_as_own_user(containment))
         report["containment"] = f"{containment}; nothing was run"
         return list(grading.rows.values()), report
     with tempfile.TemporaryDirectory(prefix="keras-vae-grade-") as work:
@@ -179,10 +176,9 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
         grading.run_all(homes["runner"], homes["exports"])
         sandbox.kill_descendants()
     overdue = time.monotonic() >= limits.deadline
-    _fail_pending(grading.rows, grading.items, "did not run: " + (
-        f"the grading deadline of {limits.deadline_seconds:g} s passed before this test ran."
-        if overdue else "the test process stopped before reaching this test."))
-    explain_dependencies(grading.rows, grading.items)
+    _fail_pending(grading.rows, grading.items,
+                  feedback.did_not_run(limits.deadline_seconds if overdue else None))
+    feedback.explain_dependencies(grading.rows, grading.items)
     report["findings"] += grading.forbidden[:20]
     report["output_tail"] = "\n".join(grading.outputs)[-4000:]
     return list(grading.rows.values()), report

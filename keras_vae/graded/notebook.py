@@ -10,7 +10,7 @@ import sys
 import traceback
 
 from keras_vae import checks
-from keras_vae.graded import report, rubric
+from keras_vae.graded import feedback, report, rubric
 
 
 def _fresh_module(impl_name):
@@ -67,5 +67,5 @@ def check(task=None, impl_name="assignments"):
                 message = f"The check itself failed: {type(error).__name__}: {error}"
             rows[item.id].update(status="passed" if message is None else "failed",
                                  message=message or "")
-        report.explain_dependencies(rows, {item.id: item for item in items})
+        feedback.explain_dependencies(rows, {item.id: item for item in items})
     print(report.format_rubric(list(rows.values())))

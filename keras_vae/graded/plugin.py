@@ -10,7 +10,8 @@ With `--impl`, only the graded tests are collected.
 import pytest
 
 from keras_vae.graded import rubric
-from keras_vae.graded.report import explain_dependencies, format_rubric
+from keras_vae.graded.feedback import explain_dependencies
+from keras_vae.graded.report import format_rubric
 from keras_vae.impl import IMPL_HELP
 
 

@@ -4,31 +4,8 @@ import os
 
 from keras_vae import atomic
 from keras_vae.graded import rubric
-from keras_vae.graded.feedback import NOT_IMPLEMENTED
 
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
-
-
-def explain_dependencies(rows, items):
-    """Points each failing item at a contract name it builds on that fails its own items.
-
-    Args:
-        rows: dict from item id to its row (`status`, `message`), changed in place.
-        items: dict from item id to its `item.Item`.
-    """
-    failing = {}
-    for item_id, item in items.items():
-        if rows[item_id]["status"] == "failed":
-            failing.setdefault(item.uses[0], []).append(item_id)
-    for item_id, item in items.items():
-        row = rows[item_id]
-        if row["status"] != "failed" or row["message"] == NOT_IMPLEMENTED:
-            continue
-        broken = [name for name in item.uses[1:] if name in failing]
-        if broken:
-            row["message"] += (f"\nFix {broken[0]} first: it fails "
-                               f"{', '.join(failing[broken[0]][:3])}, and this test builds on "
-                               "it.")
 
 
 def format_rubric(rows):
