@@ -81,11 +81,13 @@ def test_reference_train_step_passes_with_its_saver(reference_vae):
         f"expected the export to hold the saver's SaveV2 and RestoreV2, received {sorted(ops)}")
 
 
+@pytest.mark.slow
 def test_reference_convolutional_train_step_passes(tmp_path):
     """The reference convolutional VAE's train step, with its transposed convolutions, passes."""
     assert_passes(export_vae(tmp_path / "conv", impl, (8, 8, 1), architecture="conv"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SOLUTIONS[1:])
 def test_other_solutions_train_steps_pass(tmp_path, name):
     """The alternative and subclassed solutions' train steps pass."""

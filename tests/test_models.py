@@ -106,6 +106,7 @@ def test_evaluate_matches_closed_form_and_ignores_batch_size():
             f"batch_size={batch_size}: expected {expected:.4f}, received {received['loss']:.4f}")
 
 
+@pytest.mark.slow
 def test_saved_models_load_back_with_the_same_outputs(tmp_path):
     """vae, encoder and decoder save as .keras and load back with identical deterministic outputs."""
     encoder = keras_vae.build_encoder((28, 28, 1), 3, (16,), architecture="conv")
