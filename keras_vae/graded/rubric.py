@@ -4,8 +4,8 @@ An item names the export it grades (`keras_vae/graded/exports.py`, built in the 
 process from a configuration only), makes its graded inputs from the grading seed (NumPy only),
 runs the exported graphs on them (`run`, in the runner, a process that never imports the
 submission) and judges the observations (`judge`, in the grading process). The rubric, its
-points and the maximum live here and in `items/` (laid out like the reference: `layers.py`,
-`losses.py`, and `models/` with the encoder's, decoder's and VAE's items), nowhere else.
+points and the maximum live here and in `items/` (laid out like the reference: `layers/`,
+`losses/` and `models/`, each holding a module per contract name it grades), nowhere else.
 """
 
 import hashlib

@@ -7,7 +7,7 @@ from assignments import *  # noqa: F401,F403
 from keras_vae.graded import rubric, witness
 from keras_vae.graded.items import losses
 
-CONFIG = losses.kl_config(rubric.config_rng(rubric.PUBLIC_SEED, "kl_divergence"))
+CONFIG = losses.kl.kl_config(rubric.config_rng(rubric.PUBLIC_SEED, "kl_divergence"))
 TABLE = []
 for item_id in ("kl.closed_form", "kl.non_negative", "kl.per_example", "kl.tfp"):
     item = next(i for i in rubric.rubric() if i.id == item_id)

@@ -1,15 +1,13 @@
-"""Graded: the reparameterization trick, the Sampling layer and the KL layer (the reference's
-`layers.py`).
+"""Graded: the reparameterization trick and the Sampling layer (the reference's `layers.py`).
 
-`run` functions import TensorFlow inside their bodies: this module is also read by the grading
-process, which judges without it.
+`run` functions import TensorFlow inside their bodies: the grading process, which judges
+without it, reads this module too.
 """
 
 import numpy as np
 
 from keras_vae.graded.item import Item
-from keras_vae.graded import witness
-from keras_vae.graded.witness import array, expect_close, expect_pair, expect_shape
+from keras_vae.graded.witness import array, expect_close, expect_shape
 
 
 def reparameterize_config(rng):
@@ -20,14 +18,6 @@ def sampling_config(rng):
     seeds = [int(s) for s in rng.integers(1, 2**30, size=5)]
     return {"latent_dim": int(rng.integers(2, 8)), "stats_dim": int(rng.integers(3, 6)),
             "seeds": seeds[:3], "same_seed": seeds[3], "config_seed": seeds[4]}
-
-
-def kl_layer_config(rng):
-    return {"latent_dim": int(rng.integers(1, 6)), "beta": float(np.round(rng.uniform(0.1, 0.9), 3))}
-
-
-CONFIGS = {"reparameterize": reparameterize_config, "sampling": sampling_config,
-           "kl_layer": kl_layer_config}
 
 
 def _posterior(rng, latent_dim):
@@ -216,67 +206,6 @@ def config_judge(inputs, observed):
         "not add the seed to the base config, so a loaded model draws from another stream.")
 
 
-def _kl_posterior(rng, config):
-    batch_size, latent_dim = int(rng.integers(4, 9)), config["latent_dim"]
-    return {"z_mean": rng.normal(size=(batch_size, latent_dim)).astype(np.float32),
-            "z_log_var": rng.normal(size=(batch_size, latent_dim)).astype(np.float32)}
-
-
-def kl_layer_run(graphs, inputs):
-    pair = [inputs["z_mean"], inputs["z_log_var"]]
-    repeated = [np.tile(value, (4, 1)) for value in pair]
-    zeros = [np.zeros_like(value) for value in pair]
-    return {"default": graphs.call("default", *pair), "beta": graphs.call("beta", *pair),
-            "repeated": graphs.call("default", *repeated),
-            "prior": graphs.call("default", *zeros)}
-
-
-def _added(observed, what):
-    return float(np.sum(array(observed["loss"], what)))
-
-
-def kl_layer_identity_judge(inputs, observed):
-    default = observed["default"]
-    outputs = expect_pair([default[k] for k in sorted(default) if k.startswith("output_")],
-                          "KLDivergenceLayer output")
-    expect_close(outputs[0], inputs["z_mean"], "KLDivergenceLayer output 0",
-                 "return the inputs as they are.")
-    expect_close(outputs[1], inputs["z_log_var"], "KLDivergenceLayer output 1",
-                 "return the inputs as they are.")
-    added = _added(observed["default"], "added loss")
-    assert added > 1e-3 > abs(_added(observed["prior"], "added loss")), (
-        f"KLDivergenceLayer's added loss: expected a positive loss for a posterior away from the "
-        f"prior and 0 at the prior, received {added:.4g} and "
-        f"{_added(observed['prior'], 'added loss'):.4g}.\nLikely mistake: the layer passes its "
-        "inputs through but adds no KL with self.add_loss.")
-
-
-def kl_layer_mean_judge(inputs, observed):
-    expect_close(_added(observed["default"], "sum of layer.losses"),
-                 witness.kl_divergence(inputs["z_mean"], inputs["z_log_var"]).mean(),
-                 "sum of layer.losses", "self.add_loss(beta * mean(kl)) must be called in "
-                 "call(); 0 means nothing was added, batch_size times too much means the batch "
-                 "was summed instead of averaged.")
-
-
-def kl_layer_beta_judge(inputs, observed):
-    beta = inputs["beta"]
-    expect_close(_added(observed["beta"], "added loss"),
-                 beta * witness.kl_divergence(inputs["z_mean"], inputs["z_log_var"]).mean(),
-                 f"added loss with beta={beta}", "multiply the KL by beta before add_loss.")
-
-
-def kl_layer_batch_judge(inputs, observed):
-    once = _added(observed["default"], "added loss")
-    assert once > 1e-3, (f"KLDivergenceLayer's added loss: expected a positive KL term, "
-                         f"received {once:.4g}.\nLikely mistake: no loss is added.")
-    expect_close(_added(observed["repeated"], "added loss"), once,
-                 "added loss for the batch repeated 4 times",
-                 "Keras 3 sums a non-scalar added loss: add the batch mean, not the sum.")
-
-
-KL_LAYER = ("KLDivergenceLayer", "kl_divergence")
-
 ITEMS = [
     Item("reparameterize.formula", 2,
          "reparameterize returns z_mean + exp(0.5 * z_log_var) * epsilon, for any latent_dim.",
@@ -300,15 +229,4 @@ ITEMS = [
     Item("sampling.config", 1, "Sampling's get_config round-trips its seed: a layer made "
          "from it draws what the original draws.", ("Sampling",), "sampling", _wide,
          config_run, config_judge),
-    Item("kl_layer.identity", 1, "KLDivergenceLayer returns [z_mean, z_log_var] unchanged, "
-         "beside the KL it adds.", KL_LAYER, "kl_layer", _kl_posterior, kl_layer_run,
-         kl_layer_identity_judge),
-    Item("kl_layer.adds_batch_mean", 2, "KLDivergenceLayer adds the batch mean of the KL "
-         "divergence with add_loss.", KL_LAYER, "kl_layer", _kl_posterior, kl_layer_run,
-         kl_layer_mean_judge),
-    Item("kl_layer.beta", 1, "KLDivergenceLayer(beta) adds beta times the batch mean KL.",
-         KL_LAYER, "kl_layer", _kl_posterior, kl_layer_run, kl_layer_beta_judge),
-    Item("kl_layer.batch_size_independent", 1, "The added KL loss does not grow when the same "
-         "examples are repeated in a bigger batch.", KL_LAYER, "kl_layer", _kl_posterior,
-         kl_layer_run, kl_layer_batch_judge),
 ]
