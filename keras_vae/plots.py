@@ -1,5 +1,9 @@
 """Figures of a trained VAE. Each function returns a matplotlib `Figure` and shows nothing.
 
+The figures are made without pyplot, so importing this module leaves matplotlib's backend and
+pyplot's figures (a notebook's inline plots, say) as they were; a notebook shows a returned
+figure as the cell's result.
+
 They take any encoder and decoder that map arrays to arrays (functional or subclassed models,
 list or tuple outputs), and call each model's `predict` once per figure.
 """
@@ -8,14 +12,11 @@ import io
 import math
 import statistics
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from keras_vae import checks  # noqa: E402
+from keras_vae import checks
 
 # The figures of a training run, written as NAME.png in its run directory.
 FIGURES = ("loss_curves", "reconstructions", "prior_samples", "latent_space", "manifold")
@@ -45,7 +46,8 @@ def plot_history(history):
         history: dict from metric name (`loss`, `val_loss`, ...) to per-epoch values.
     """
     names = [n for n in ("loss", "reconstruction_loss", "kl_loss") if n in history]
-    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
+    fig = Figure(figsize=(4.5 * len(names), 3.5))
+    axes = fig.subplots(1, len(names), squeeze=False)
     for ax, name in zip(axes[0], names):
         epochs = np.arange(1, len(history[name]) + 1)
         # Markers keep a one-epoch run's single points visible; epochs are whole numbers.
@@ -71,7 +73,8 @@ def plot_reconstructions(encoder, decoder, x, num_images=10):
     reconstruction = decoder.predict(z_mean, verbose=0)
     shape = image_shape(x.shape[1:])
     images = np.concatenate([x.reshape((-1,) + shape), reconstruction.reshape((-1,) + shape)])
-    fig, ax = plt.subplots(figsize=(num_images, 2.3))
+    fig = Figure(figsize=(num_images, 2.3))
+    ax = fig.subplots()
     ax.imshow(_tile(images, 2, len(x)), cmap="gray", vmin=0, vmax=1)
     ax.set_title("inputs (top) and reconstructions (bottom)")
     ax.axis("off")
@@ -104,7 +107,8 @@ def plot_prior_samples(decoder, num_rows=10, seed=0, latent_dim=None):
     z = np.random.default_rng(seed).standard_normal((num_rows * num_rows, latent_dim))
     images = decoder.predict(z.astype(np.float32), verbose=0)
     shape = image_shape(images.shape[1:])
-    fig, ax = plt.subplots(figsize=(6, 6))
+    fig = Figure(figsize=(6, 6))
+    ax = fig.subplots()
     ax.imshow(_tile(images.reshape((-1,) + shape), num_rows, num_rows), cmap="gray",
               vmin=0, vmax=1)
     ax.set_title("samples from the prior p(z) = N(0, I)")
@@ -124,7 +128,8 @@ def plot_latent_space(encoder, x, labels):
         title = f"latent space (z_mean, {latent_dim}-D, first two principal axes)"
     elif z_mean.shape[1] == 1:
         z_mean = np.concatenate([z_mean, np.zeros_like(z_mean)], axis=1)
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig = Figure(figsize=(6, 5))
+    ax = fig.subplots()
     points = ax.scatter(z_mean[:, 0], z_mean[:, 1], c=labels, cmap="tab10", s=3)
     fig.colorbar(points, ax=ax, label="label")
     ax.set_title(title)
@@ -146,7 +151,8 @@ def plot_manifold(decoder, num_rows=20, latent_dim=None):
     z = np.array([[z1, z2] for z2 in quantiles[::-1] for z1 in quantiles], dtype=np.float32)
     images = decoder.predict(z, verbose=0)
     shape = image_shape(images.shape[1:])
-    fig, ax = plt.subplots(figsize=(8, 8))
+    fig = Figure(figsize=(8, 8))
+    ax = fig.subplots()
     ax.imshow(_tile(images.reshape((-1,) + shape), num_rows, num_rows), cmap="gray",
               vmin=0, vmax=1)
     ax.set_title("2-D latent manifold (z at prior quantiles 5%..95%)")

@@ -29,3 +29,17 @@ def test_a_subclassed_decoder_needs_its_latent_dim_said():
     decoder = subclassed.build_decoder(2, (784,), (8,))
     with pytest.raises(ValueError, match=r"Invalid value for `latent_dim`"):
         plots.plot_prior_samples(decoder)
+
+
+def test_importing_the_plots_leaves_matplotlib_as_the_user_set_it():
+    """A notebook's backend stays its own: the module makes its figures without pyplot."""
+    import subprocess
+    import sys
+
+    code = ("import matplotlib, sys\n"
+            "matplotlib.use('svg')\n"
+            "import keras_vae.plots\n"
+            "print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "svg False\n", "")

@@ -153,14 +153,11 @@ def _save_models(run_dir, vae, encoder, decoder, warn):
 
 def _save_figures(config, run_dir, encoder, decoder, data, history):
     """Writes the run's PNG plots, and with --tensorboard the same images to its logs."""
-    import matplotlib.pyplot as plt
-
     figures = plots.run_figures(encoder, decoder, data.x_test, data.y_test, history,
                                 config.latent_dim, config.seed)
     pngs = {}
     for name, figure in figures.items():
         pngs[name] = plots.png_bytes(figure)
-        plt.close(figure)
         atomic.replace_atomically(run_dir.figure_file(name),
                                   lambda partial, png=pngs[name]: _write_bytes(partial, png))
     if config.tensorboard:
