@@ -16,6 +16,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from keras_vae.training.rundir import RunDir  # noqa: E402
+
 CONFIGS = {
     "mlp-default-30-epochs": ["--epochs", "30"],
     "mlp-early-stopping": ["--epochs", "200", "--early-stopping", "10"],
@@ -44,9 +47,9 @@ def main(argv=None):
         print(" ".join(command[1:]), flush=True)
         start = time.perf_counter()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        with open(os.path.join(args.out, name, "metrics.json")) as file:
-            metrics = json.load(file)
-        with open(os.path.join(args.out, name, "history.csv")) as file:
+        run_dir = RunDir(os.path.join(args.out, name))
+        metrics = run_dir.read_metrics()
+        with open(run_dir.history_file) as file:
             history = list(csv.DictReader(file))
         best = min(history, key=lambda row: float(row["val_loss"]))
         rows.append(dict(name=name, command=" ".join(command[1:]), **metrics,
