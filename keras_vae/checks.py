@@ -72,6 +72,20 @@ def integer_text(name, text, minimum=0):
     return int(text)
 
 
+def folder(name, path, expected):
+    """Checks that `path` is a folder or can become one: no file (or broken link) in its place
+    or above it. Returns `path`."""
+    import os
+
+    above = path
+    while above and not os.path.lexists(above):
+        above = os.path.dirname(above)
+    if above and not os.path.isdir(above):
+        which = "which is not a folder" if above == path else f"under {above}, not a folder"
+        raise invalid(name, expected, path, which)
+    return path
+
+
 def seed(name, value):
     """Checks a random seed as Keras and NumPy take it: an integer in [0, 2**32)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not (

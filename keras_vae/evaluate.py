@@ -44,8 +44,8 @@ def main(argv=None):
     from keras_vae.data import load_data
 
     try:
+        config, impl, encoder, decoder = RunDir(args.run_dir).load("RUN_DIR")
         with cli.bad_input():
-            config, impl, encoder, decoder = RunDir(args.run_dir).load()
             data, _ = load_data(config, data_path=args.data_path, log=cli.log_to_stderr)
     except cli.UsageError as error:
         # A --data-path given is named as typed; the run's own data_path as its field.

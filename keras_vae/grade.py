@@ -14,6 +14,7 @@ points and the maximum are fixed by `keras_vae/graded/rubric.py`: every item tha
 scores 0 with the reason.
 """
 
+import importlib.util
 import os
 import sys
 import time
@@ -67,12 +68,16 @@ def parse_args(argv=None):
                                      args.submissions)
             if not args.out:
                 raise checks.invalid("--out", "a folder for the gradebook", checks.NOTHING)
-            args.workers = checks.integer_text("--workers", args.workers or "2", minimum=1)
+            checks.folder("--out", args.out, "a folder for the gradebook")
+            args.workers = checks.integer_text(
+                "--workers", "2" if args.workers is None else args.workers, minimum=1)
         else:
             for flag, value in (("--out", args.out), ("--workers", args.workers)):
                 if value is not None:
                     raise checks.invalid(flag, "to come with --submissions DIR", value)
-            if args.impl and locate(args.impl) is None:
+            # Found as source files, or by an import hook (an editable install): never run.
+            if args.impl and locate(args.impl) is None and importlib.util.find_spec(
+                    args.impl.partition(".")[0]) is None:
                 raise checks.invalid("--impl", "a module of Python source files, such as "
                                      "assignments", args.impl, "which was not found")
     return (args, *numbers, seed)

@@ -51,6 +51,8 @@ def default_impl_name():
 def find_impl(impl_name):
     """Raises `ValueError` naming `impl` when module `impl_name` does not exist, without running
     it (a dotted name imports the packages above it)."""
+    if not isinstance(impl_name, str) or not impl_name:
+        raise checks.invalid("impl", "a module name", impl_name)
     try:
         spec = importlib.util.find_spec(impl_name)
     except ModuleNotFoundError:

@@ -1,8 +1,8 @@
 """Figures of a trained VAE. Each function returns a matplotlib `Figure` and shows nothing.
 
 The figures are made without pyplot, so importing this module leaves matplotlib's backend and
-pyplot's figures (a notebook's inline plots, say) as they were; a notebook shows a returned
-figure as the cell's result.
+pyplot's figures (a notebook's inline plots, say) as they were; with the inline backend active
+(`%matplotlib inline`), a notebook shows a returned figure as the cell's result.
 
 They take any encoder and decoder that map arrays to arrays (functional or subclassed models,
 list or tuple outputs), and call each model's `predict` once per figure.
@@ -143,8 +143,8 @@ def plot_manifold(decoder, num_rows=20, latent_dim=None):
     """
     latent_dim = latent_dim or latent_dim_of(decoder)
     if latent_dim != 2:
-        raise checks.invalid("decoder", "a decoder with latent_dim 2", decoder,
-                             f"with latent_dim {latent_dim}")
+        raise checks.invalid("latent_dim", "2: the manifold is drawn for a 2-D latent space",
+                             latent_dim)
     quantiles = [statistics.NormalDist().inv_cdf(p)
                  for p in np.linspace(0.05, 0.95, num_rows)]
     # Rows go from high z_2 at the top to low z_2 at the bottom.

@@ -189,8 +189,7 @@ def write_autograder_zip(path, staging, visibility=None):
 
 def check_out(out):
     """Raises `ValueError` naming `out` where a release is already written, or could not be."""
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise checks.invalid("out", "a folder", out, "which is a file")
+    checks.folder("out", out, "a folder for the release")
     made = [name for name in ("student", "autograder.zip", "GRADESCOPE.md", "classroom")
             if os.path.exists(os.path.join(out, name))]
     if made:

@@ -23,7 +23,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     with cli.bad_input():
         checks.positive_int("--num-rows", args.num_rows)
-        checks.seed("--seed", args.seed)
+        if args.seed < 0:  # NumPy's generator takes any non-negative integer.
+            raise checks.invalid("--seed", "a non-negative integer", args.seed)
         RunDir(args.run_dir).check_finished("RUN_DIR")
         if args.out is not None:
             folder = os.path.dirname(args.out) or "."
@@ -44,8 +45,7 @@ def main(argv=None):
 
     run_dir = RunDir(args.run_dir)
     try:
-        with cli.bad_input():
-            config, _, _, decoder = run_dir.load()
+        config, _, _, decoder = run_dir.load("RUN_DIR")
     except cli.UsageError as error:
         return cli.usage_error(error)
     figure = plots.plot_prior_samples(decoder, args.num_rows, args.seed, config.latent_dim)

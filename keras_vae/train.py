@@ -167,6 +167,7 @@ def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib
         find_impl(config.impl)
         if config.distribute == "multi-worker":
             config = dataclasses.replace(config, out=distribute.worker_out(config.out))
+            checks.folder("out", config.out, "a folder for the run directory")
     run_dir = RunDir(config.out)
     with run_dir.lock():
         return _train_locked(config, run_dir, overwrite, log, warn or cli.log_to_stderr,

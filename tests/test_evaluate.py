@@ -107,6 +107,25 @@ def test_evaluate_refuses_an_unfinished_run_and_bad_flags_in_one_line(tmp_path, 
         "names, received 'no_such_module', which was not found.\n")
 
 
+def test_an_error_in_the_runs_implementation_is_its_traceback_not_bad_input(tmp_path,
+                                                                            monkeypatch):
+    """evaluate names a missing implementation in one line, but lets a ValueError raised by the
+    implementation's own code end in its traceback, exit status 1."""
+    import json
+    import shutil
+
+    from keras_vae import evaluate
+
+    run_dir = shutil.copytree(os.path.join(ROOT, "tests", "fixtures", "release_77633a5",
+                                           "finished"), tmp_path / "run")
+    (tmp_path / "broken_impl.py").write_text("raise ValueError('a bug in the student code')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = json.loads((run_dir / "config.json").read_text())
+    (run_dir / "config.json").write_text(json.dumps(dict(config, impl="broken_impl")))
+    with pytest.raises(ValueError, match="a bug in the student code"):
+        evaluate.main([str(run_dir)])
+
+
 @pytest.mark.slow
 def test_evaluate_names_a_data_file_numpy_cannot_read(tmp_path):
     """--data-path to a file that is not an .npz: one line naming --data-path, exit 2."""

@@ -118,13 +118,16 @@ def test_a_config_json_with_unknown_or_missing_keys_reads_as_todays_config(tmp_p
     assert run_dir.read_config() == dataclasses.replace(CONFIG, hidden_units=(16, 8))
 
 
-def test_an_unreadable_config_json_names_the_argument(tmp_path):
+@pytest.mark.parametrize("text", ["{not json", "null", "[]", '{"impl": 5, "seed": "x"}'])
+def test_an_unreadable_config_json_names_the_argument(tmp_path, text):
     run_dir = RunDir(tmp_path)
     with open(run_dir.config_file, "w") as file:
-        file.write("{not json")
-    with pytest.raises(ValueError, match=r"^Invalid value for `RUN_DIR`: expected a run "
-                                         r"directory with a readable config.json"):
-        run_dir.read_config("RUN_DIR")
+        file.write(text)
+    for name in ("encoder", "decoder"):
+        open(run_dir.model_file(name), "w").close()
+    with pytest.raises(ValueError, match=r"^Invalid value for `(RUN_DIR|impl)`: expected a "):
+        config = run_dir.check_finished("RUN_DIR")
+        config.validate()
 
 
 def test_check_finished_needs_the_config_and_both_models(tmp_path):
@@ -177,7 +180,9 @@ def test_the_lock_is_held_by_one_holder_and_a_failed_start_leaves_no_directory(t
         with run_dir.lock():
             raise ValueError("bad input")
     assert not os.path.exists(run_dir.path)
+    kept = RunDir(tmp_path / "kept")
     with pytest.raises(ValueError):
-        with finished(tmp_path / "kept").lock():
-            raise ValueError("bad input")
-    assert os.path.isfile(RunDir(tmp_path / "kept").config_file)
+        with kept.lock():  # A new directory whose run began: it stays.
+            kept.write_config(CONFIG)
+            raise ValueError("a failure after the run began")
+    assert os.path.isfile(kept.config_file)

@@ -59,13 +59,22 @@ def test_bad_input_is_one_line_exit_2_within_a_second_in_a_terminal():
 def test_a_run_directory_in_place_of_a_file_is_refused(tmp_path):
     """--out naming a file, or a folder under a file: one line naming --out, exit 2."""
     (tmp_path / "notes.txt").write_text("kept")
-    for out, why in ((tmp_path / "notes.txt", "which is a file"),
-                     (tmp_path / "notes.txt" / "run", f"under the file {tmp_path / 'notes.txt'}")):
+    for out, why in ((tmp_path / "notes.txt", "which is not a folder"),
+                     (tmp_path / "notes.txt" / "run", f"under {tmp_path / 'notes.txt'}, not a "
+                                                      "folder")):
         status, printed, err, _ = command("keras_vae.train", *QUICK, "--out", str(out))
         assert (status, printed, err) == (2, "", (
             f"error: Invalid value for `--out`: expected a folder for the run directory, "
             f"received '{out}', {why}.\n"))
     assert (tmp_path / "notes.txt").read_text() == "kept"
+    # A multi-worker worker's own run directory, beside the chief's, is checked too.
+    (tmp_path / "run.worker-1").write_text("a file")
+    worker = '{"cluster": {"worker": ["h:1", "h:2"]}, "task": {"type": "worker", "index": 1}}'
+    status, printed, err, _ = command("keras_vae.train", *QUICK, "--distribute", "multi-worker",
+                                      "--out", str(tmp_path / "run"), TF_CONFIG=worker)
+    assert (status, printed, err) == (2, "", (
+        f"error: Invalid value for `--out`: expected a folder for the run directory, received "
+        f"'{tmp_path / 'run.worker-1'}', which is not a folder.\n"))
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import math
 import os
 
 from keras_vae import checks
-from keras_vae.training.rundir import RunDir
+from keras_vae.training.rundir import TENSORBOARD_FOLDERS, RunDir
 
 
 def kl_layers(impl, vae):
@@ -91,7 +91,7 @@ def log_figures(run_dir, pngs, step):
     at `step`."""
     import tensorflow as tf
 
-    writer = tf.summary.create_file_writer(os.path.join(run_dir.logs, "images"))
+    writer = tf.summary.create_file_writer(os.path.join(run_dir.logs, TENSORBOARD_FOLDERS[2]))
     with writer.as_default():
         for name, png in pngs.items():
             tf.summary.image(name, tf.image.decode_png(png, channels=4)[None], step=step)

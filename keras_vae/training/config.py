@@ -83,7 +83,7 @@ class TrainConfig:
             raise checks.invalid("data_path", "an existing .npz file", self.data_path)
         if not self.impl:
             raise checks.invalid("impl", "a module name", self.impl)
-        _run_directory(self.out)
+        checks.folder("out", self.out, "a folder for the run directory")
         return self
 
     @property
@@ -98,16 +98,6 @@ class TrainConfig:
         if "hidden_units" in raw:
             raw["hidden_units"] = tuple(raw["hidden_units"])
         return cls(**raw)
-
-
-def _run_directory(path):
-    """Checks that `path` is a folder, or can become one: no file in its place or above it."""
-    above = path
-    while above and not os.path.exists(above):
-        above = os.path.dirname(above)
-    if above and not os.path.isdir(above):
-        which = "which is a file" if above == path else f"under the file {above}"
-        raise checks.invalid("out", "a folder for the run directory", path, which)
 
 
 def _non_negative_int(name, value):

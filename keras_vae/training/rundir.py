@@ -29,6 +29,8 @@ from keras_vae.impl import find_impl
 from keras_vae.training.config import TrainConfig, differences
 
 MODELS = ("encoder", "decoder", "vae")
+# What TensorBoard logs hold: Keras' callback writes the first two, the figures the third.
+TENSORBOARD_FOLDERS = ("train", "validation", "images")
 
 
 class RunDirectoryBusy(Exception):
@@ -118,14 +120,15 @@ class RunDir:
             started = time.strftime("%Y-%m-%d %H:%M:%S")
             os.pwrite(descriptor, f"process {os.getpid()} on {socket.gethostname()} (started "
                                   f"{started})\n".encode(), 0)
-            yield
-        except Exception:
-            if created and not os.path.exists(self.config_file):
-                # Stopped before the run began: leave no run directory behind.
-                os.remove(self.file(".lock"))
-                with contextlib.suppress(OSError):
-                    os.rmdir(self.path)
-            raise
+            try:
+                yield
+            except Exception:
+                if created and not os.path.exists(self.config_file):
+                    # Stopped before the run began, holding the lock: leave no directory.
+                    os.remove(self.file(".lock"))
+                    with contextlib.suppress(OSError):
+                        os.rmdir(self.path)
+                raise
         finally:
             os.close(descriptor)
 
@@ -141,7 +144,10 @@ class RunDir:
         the next run starts anew.
         """
         self.remove_checkpoints()
-        shutil.rmtree(self.logs, ignore_errors=True)
+        for name in TENSORBOARD_FOLDERS:
+            shutil.rmtree(os.path.join(self.logs, name), ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.rmdir(self.logs)  # Kept if something else is in it.
         for path in self.results(figures):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
@@ -164,8 +170,12 @@ class RunDir:
             ValueError: naming `name` when `config.json` cannot be read.
         """
         try:
+            if not os.path.exists(self.config_file):
+                return None
             raw = atomic.read_json(self.config_file)
-            return None if raw is None else TrainConfig.from_dict(raw)
+            if not isinstance(raw, dict):
+                raise ValueError(f"it holds {type(raw).__name__}, not an object")
+            return TrainConfig.from_dict(raw)
         except (ValueError, TypeError, KeyError) as error:
             anew = " (or --overwrite to start it anew)" if name == "out" else ""
             raise checks.invalid(name, f"a run directory with a readable config.json{anew}",
@@ -237,21 +247,29 @@ class RunDir:
         find_impl(config.impl)  # The models load with its classes.
         return config
 
-    def load(self):
+    def load(self, name="run_dir"):
         """Loads `(config, impl, encoder, decoder)` from the finished run here.
 
         The models load with the classes of the run's implementation (`config.impl`), so that
-        subclassed encoders and decoders and the implementation's own layers come back.
+        subclassed encoders and decoders and the implementation's own layers come back. An
+        error in the implementation's own code while it is imported is raised as it is.
 
         Raises:
-            ValueError: naming `run_dir` when the directory holds no finished run.
+            cli.UsageError: naming `name` when the directory holds no finished run, or `impl`
+                when the implementation is not found or lacks a contract name.
         """
+        import importlib
+
         import keras
 
+        from keras_vae import cli
         from keras_vae.impl import load_impl
 
-        config = self.check_finished()
-        impl = load_impl(config.impl)
+        with cli.bad_input():
+            config = self.check_finished(name)
+        importlib.import_module(config.impl)  # An error in its code ends in its traceback.
+        with cli.bad_input():
+            impl = load_impl(config.impl)  # Only checks the contract's names.
         custom_objects = {name: value for name, value in vars(impl).items()
                           if isinstance(value, type) and issubclass(value, keras.layers.Layer)}
         models = [keras.models.load_model(self.model_file(name), custom_objects=custom_objects,
