@@ -6,6 +6,7 @@ Each check raises `ValueError` in one form:
 
 import math
 import numbers
+import os
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHITECTURES = ("mlp", "conv")
@@ -75,8 +76,6 @@ def integer_text(name, text, minimum=0):
 def folder(name, path, expected):
     """Checks that `path` is a folder or can become one: no file (or broken link) in its place
     or above it. Returns `path`."""
-    import os
-
     above = path
     while above and not os.path.lexists(above):
         above = os.path.dirname(above)
