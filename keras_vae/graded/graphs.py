@@ -12,6 +12,10 @@ import os
 import numpy as np
 
 
+# The endpoints that run the model forward; the training step also uses the optimizer's.
+FORWARD_ENDPOINTS = ("call", "call_training", "test_step", "encoder", "decoder")
+
+
 class ForbiddenGraph(Exception):
     """A graph that uses ops outside the allow-list; the message lists them."""
 
@@ -60,11 +64,12 @@ class Graphs:
         """The archive's weight variables, as listed by its export."""
         return list(getattr(self.load(name), "weights", []))
 
-    def trainable_shapes(self, name):
+    def trainable_shapes(self, name, endpoints=None):
         """The shapes of the trainable float variables saved in the archive, read from its
-        object graph (each shape once)."""
+        object graph (each shape once); with `endpoints`, only those that these endpoints'
+        functions use."""
         self.load(name)
-        return sorted({shape for shape, trainable in saved_variables(self.path(name))
+        return sorted({shape for shape, trainable in saved_variables(self.path(name), endpoints)
                        if trainable})
 
     def set_by_shape(self, name, values):
@@ -76,26 +81,46 @@ class Graphs:
         """
         trainable = [v for v in self.variables(name) if v.trainable]
         shapes = sorted(tuple(v.shape) for v in trainable)
-        saved = set(self.trainable_shapes(name))
-        assert shapes == sorted(values) and saved == set(values), (
+        # The optimizer's own variables (Nadam keeps a trainable scalar) are used by the
+        # training step only: the model's weights are those its forward endpoints use.
+        saved = set(self.trainable_shapes(name, FORWARD_ENDPOINTS))
+        extra = sorted(saved - set(values))
+        if not saved >= set(values) or not set(shapes) >= set(values):
+            hint = "build_vae must join the encoder and decoder it is given, not new ones."
+        else:
+            hint = ("the VAE adds trainable weights of its own, such as a layer's "
+                    "add_weight(...) left with trainable=True; keep beta a number or a "
+                    "non-trainable weight.")
+        assert shapes == sorted(values) and not extra and saved >= set(values), (
             f"the VAE's trainable variables: expected those of the encoder and decoder it was "
             f"given, of shapes {sorted(values)}, received shapes {shapes}"
-            f"{'' if saved == set(shapes) else f' and others of shapes {sorted(saved - set(shapes))}'}"
-            ".\nLikely mistake: build_vae must join the encoder and decoder it is given, not "
-            "new ones.")
+            f"{f' and others of shapes {extra}' if extra and set(extra) - set(shapes) else ''}"
+            f".\nLikely mistake: {hint}")
         for variable in trainable:
             variable.assign(np.asarray(values[tuple(variable.shape)], np.float32))
 
 
-def saved_variables(export_dir):
-    """`(shape, trainable)` of every float variable in the SavedModel's object graph."""
+def saved_variables(export_dir, endpoints=None):
+    """`(shape, trainable)` of every float variable in the SavedModel's object graph; with
+    `endpoints` (names), of those bound by the functions of these endpoints only."""
     from tensorflow.core.protobuf import saved_model_pb2
 
     model = saved_model_pb2.SavedModel()
     with open(os.path.join(export_dir, "saved_model.pb"), "rb") as file:
         model.ParseFromString(file.read())
+    graph = model.meta_graphs[0].object_graph_def
+    used = None
+    if endpoints is not None:
+        used = set()
+        for child in graph.nodes[0].children:
+            node = graph.nodes[child.node_id]
+            if child.local_name in endpoints and node.WhichOneof("kind") == "function":
+                for name in node.function.concrete_functions:
+                    used.update(graph.concrete_functions[name].bound_inputs)
     found = []
-    for node in model.meta_graphs[0].object_graph_def.nodes:
+    for index, node in enumerate(graph.nodes):
+        if used is not None and index not in used:
+            continue
         if node.WhichOneof("kind") == "variable" and node.variable.dtype in (1, 2, 19):
             shape = tuple(int(d.size) for d in node.variable.shape.dim)
             found.append((shape, node.variable.trainable))
