@@ -9,8 +9,15 @@ project's `pyproject.toml` (setup.sh installs keras_vae from it), and a secret g
 (`keras_vae/graded/grading_seed`, drawn at release): the autograder's inputs differ from the
 public ones students grade themselves on. It grades a submitted `assignments/__init__.py` and
 writes `/autograder/results/results.json`; docs/gradescope.md says what setup.sh checks.
+`DIR/grading_seed`, readable by its owner alone, holds the same seed for the instructor's class
+gradings (`python -m keras_vae.grade --submissions ... --seed-file DIR/grading_seed`).
+
+The stubs shipped are `assignments/__init__.py` as it stands: a release refuses to write anything
+while a contract function there has a body other than `raise NotImplementedError(...)`, so an
+instructor who solved the assignment in the checkout never ships the solution.
 """
 
+import ast
 import json
 import os
 import secrets
@@ -20,12 +27,15 @@ import tempfile
 import zipfile
 
 from keras_vae import checks, cli
+from keras_vae.impl import CONTRACT
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 # The reference solution and the instructor's material stay out of every bundle.
 SOLUTION_FILES = ("__init__.py", "release.py")
 SOLUTION_FOLDERS = ("reference", "instructor", "__pycache__")
+STUBS = os.path.join(ROOT, "assignments", "__init__.py")
+SEED_NAME = "grading_seed"
 
 BUNDLE_INIT = '''"""keras_vae (student bundle): data, training, evaluation, plots and the grader.
 
@@ -129,6 +139,63 @@ def _copy_package(destination):
         shutil.copy(os.path.join(ROOT, name), destination)
 
 
+def _is_stub(function):
+    """Whether `function`'s body, after its docstring, is one `raise NotImplementedError...`."""
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
+        return False
+    raised = body[0].exc.func if isinstance(body[0].exc, ast.Call) else body[0].exc
+    return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
+
+
+def implemented(path=STUBS):
+    """The contract names that the file `path` implements, in the contract's order.
+
+    A function is a stub when its body is `raise NotImplementedError(...)`, and a layer when its
+    `call` is; any other definition of a contract name (a body, an assignment, an import) is an
+    implementation, and so is every name a `from ... import *` could bring in.
+    """
+    with open(path, encoding="utf-8") as file:
+        text = file.read()
+    try:
+        tree = ast.parse(text, path)
+    except SyntaxError as error:
+        raise ValueError(f"{os.path.relpath(path, ROOT)} is not valid Python ({error.msg}, "
+                         f"line {error.lineno}): a release would ship it as the stubs.") from None
+    defined = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            function = node if not isinstance(node, ast.ClassDef) else next(
+                (n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "call"),
+                None)
+            if function is None or not _is_stub(function):
+                defined.add(node.name)
+        elif isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            defined.update(CONTRACT)
+        else:  # an assignment, an import, or a definition nested in `if` or `try`
+            for child in ast.walk(node):
+                if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                    defined.add(child.id)
+                elif isinstance(child, ast.alias):
+                    defined.add((child.asname or child.name).partition(".")[0])
+                elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    defined.add(child.name)
+    return [name for name in CONTRACT if name in defined]
+
+
+def check_stubs(path=STUBS):
+    """Raises `ValueError` when the stubs file `path` implements a contract name: a release
+    would ship the solution."""
+    found = implemented(path)
+    if found:
+        raise ValueError(
+            f"{os.path.relpath(path, ROOT)} implements {', '.join(found)}: a release would ship "
+            "that solution to students. Put the stubs back (`git restore "
+            "assignments/__init__.py` where the stubs are committed) and release again.")
+
+
 def write_student_bundle(destination):
     """Writes the student bundle into `destination` (which must not exist)."""
     os.makedirs(destination)
@@ -159,17 +226,26 @@ def parse_visibility(settings):
     return chosen
 
 
-def write_autograder_zip(path, staging, visibility=None):
+def write_seed(path, seed):
+    """Writes the instructor's copy of the grading seed to `path`, readable by its owner alone."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(f"{seed}\n")
+
+
+def write_autograder_zip(path, staging, visibility=None, seed=None):
     """Writes Gradescope's autograder zip to `path`, building it in the folder `staging`.
 
     Args:
         visibility: dict from rubric id to Gradescope visibility; items not named are visible.
+        seed: the secret grading seed (default: drawn here); the graded inputs derive from it
+            by HMAC.
     """
     source = os.path.join(staging, "source")
     os.makedirs(source)
     _copy_package(source)
-    with open(os.path.join(source, "keras_vae", "graded", "grading_seed"), "w") as file:
-        file.write(f"{secrets.randbits(128)}\n")  # the graded inputs derive from it by HMAC
+    with open(os.path.join(source, "keras_vae", "graded", SEED_NAME), "w") as file:
+        file.write(f"{secrets.randbits(128) if seed is None else seed}\n")
     with open(os.path.join(source, "keras_vae", "graded", "visibility.json"), "w") as file:
         json.dump(visibility or {}, file, indent=2)
     with open(os.path.join(source, "requirements.txt"), "w") as file:
@@ -190,7 +266,8 @@ def write_autograder_zip(path, staging, visibility=None):
 def check_out(out):
     """Raises `ValueError` naming `out` where a release is already written, or could not be."""
     checks.folder("out", out, "a folder for the release")
-    made = [name for name in ("student", "autograder.zip", "GRADESCOPE.md", "classroom")
+    made = [name for name in ("student", "autograder.zip", SEED_NAME, "GRADESCOPE.md",
+                              "classroom")
             if os.path.exists(os.path.join(out, name))]
     if made:
         raise checks.invalid("out", "a folder without a release in it", out,
@@ -199,15 +276,23 @@ def check_out(out):
 
 def release(out, visibility=None):
     """Writes the student bundle `out/student/`, Gradescope's `out/autograder.zip` with the
-    instructor's page `out/GRADESCOPE.md`, and the GitHub Classroom template repository
-    `out/classroom/`; returns the paths of the first two."""
+    instructor's page `out/GRADESCOPE.md` and seed `out/grading_seed`, and the GitHub Classroom
+    template repository `out/classroom/`; returns the paths of the first two.
+
+    Raises:
+        ValueError: `out` holds a release, or the stubs implement a contract name
+            (`check_stubs`); nothing is written then.
+    """
     check_out(out)
+    check_stubs()
     student = os.path.join(out, "student")
     write_student_bundle(student)
     zip_path = os.path.join(out, "autograder.zip")
+    seed = secrets.randbits(128)
     with tempfile.TemporaryDirectory(prefix="keras-vae-autograder-") as staging:
         # The staging copy holds the secret seed: it goes with the zip, nowhere else.
-        write_autograder_zip(zip_path, staging, visibility)
+        write_autograder_zip(zip_path, staging, visibility, seed)
+    write_seed(os.path.join(out, SEED_NAME), seed)  # the instructor's copy, for class gradings
     shutil.copy(os.path.join(ROOT, "docs", "gradescope.md"), os.path.join(out, "GRADESCOPE.md"))
     from keras_vae.classroom import write_template
 
@@ -227,10 +312,14 @@ def main(argv=None):
         with cli.bad_input():
             visibility = parse_visibility(args.visibility)
             check_out(args.out)
+        check_stubs()
     except cli.UsageError as error:
         return cli.usage_error(error, {"out": "--out"})
+    except ValueError as error:  # the stubs are a solution
+        return cli.usage_error(error)
     student, zip_path = release(args.out, visibility)
     print(f"Student bundle: {student}\nAutograder zip: {zip_path}\n"
+          f"Seed for class gradings (yours alone): {os.path.join(args.out, SEED_NAME)}\n"
           f"Gradescope instructions: {os.path.join(args.out, 'GRADESCOPE.md')}\n"
           f"GitHub Classroom template: {os.path.join(args.out, 'classroom')}")
     return 0

@@ -69,7 +69,68 @@ def test_release_refuses_to_overwrite(bundle):
         release.release(str(out))
     # Only what the release promises is there: the autograder's staging copy, which holds the
     # secret seed, is not left beside the zip.
-    assert sorted(os.listdir(out)) == ["GRADESCOPE.md", "autograder.zip", "classroom", "student"]
+    assert sorted(os.listdir(out)) == ["GRADESCOPE.md", "autograder.zip", "classroom",
+                                       "grading_seed", "student"]
+
+
+def test_the_instructors_seed_is_the_zips_and_readable_by_its_owner_alone(bundle):
+    """`DIR/grading_seed` holds the zip's secret seed, with mode 0600."""
+    out, _, zip_path = bundle
+    path = os.path.join(out, "grading_seed")
+    with zipfile.ZipFile(zip_path) as archive:
+        zipped = archive.read("keras_vae/graded/grading_seed").decode()
+    assert open(path).read() == zipped and int(zipped) > 0
+    mode = os.stat(path).st_mode & 0o777
+    assert mode == 0o600, f"expected {path} at mode 0o600, received {oct(mode)}"
+
+
+RELEASED = ("keras_vae", "assignments", "docs", "conftest.py", "requirements.txt",
+            "pyproject.toml", "README.md")
+
+
+def _checkout_copy(folder, stubs_text):
+    """A copy of the files a release reads, with `assignments/__init__.py` replaced."""
+    for name in RELEASED:
+        source = os.path.join(ROOT, name)
+        if os.path.isdir(source):
+            shutil.copytree(source, folder / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "grading_seed"))
+        else:
+            shutil.copy(source, folder / name)
+    (folder / "assignments" / "__init__.py").write_text(stubs_text)
+    return folder
+
+
+def test_a_solved_checkout_is_not_released(tmp_path):
+    """An instructor who solved the assignment in the checkout gets one line naming what is
+    implemented, exit status 2, and no release."""
+    checkout = _checkout_copy(tmp_path / "checkout", open(ALTERNATIVE).read())
+    out = tmp_path / "release"
+    result = subprocess.run([sys.executable, "-m", "keras_vae.release", "--out", str(out)],
+                            cwd=checkout, capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", (
+        "error: assignments/__init__.py implements reparameterize, Sampling, kl_divergence, "
+        "bernoulli_nll, gaussian_nll, KLDivergenceLayer, build_encoder, build_decoder, "
+        "build_vae: a release would ship that solution to students. Put the stubs back (`git "
+        "restore assignments/__init__.py` where the stubs are committed) and release again.\n"))
+    assert not out.exists()
+
+
+def test_one_solved_function_is_named_and_the_stubs_are_not(tmp_path):
+    """Only the contract names whose bodies are more than `raise NotImplementedError` count,
+    a layer by its `call`; a star import counts as every name."""
+    stubs = open(release.STUBS).read()
+    assert release.implemented() == [], "expected the checkout's stubs to implement nothing"
+    solved = stubs.replace('    raise NotImplementedError("kl_divergence")',
+                           "    return 0.5 * ops.sum(z_mean**2 + ops.exp(z_log_var) - z_log_var"
+                           " - 1, axis=-1)")
+    solved = solved.replace('        raise NotImplementedError("KLDivergenceLayer.call")',
+                            "        return inputs")
+    (tmp_path / "partly.py").write_text(solved)
+    assert release.implemented(str(tmp_path / "partly.py")) == ["kl_divergence",
+                                                                "KLDivergenceLayer"]
+    (tmp_path / "star.py").write_text("from tests.solutions.alternative import *\n")
+    assert release.implemented(str(tmp_path / "star.py")) == list(release.CONTRACT)
 
 
 def test_a_release_folder_missing_one_part_is_refused_in_one_line(tmp_path):
