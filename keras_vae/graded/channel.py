@@ -6,6 +6,7 @@ accepts a message only with the run's token, within size limits, and for the ite
 """
 
 import base64
+import ctypes
 import json
 import math
 import os
@@ -104,9 +105,20 @@ def decode(line, token):
     return message
 
 
+PR_SET_DUMPABLE = 4
+
+
 def child_end():
     """A child's end of the channel: its request (one JSON document on stdin, which is then
-    closed) and `send(**message)`, which writes a message with the run's token."""
+    closed) and `send(**message)`, which writes a message with the run's token.
+
+    The process makes itself not dumpable first: no process of its user can read its memory
+    (the token, the graded inputs) through `/proc` or attach to it.
+    """
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
     request = json.loads(sys.stdin.read())
     sys.stdin.close()
     sys.stdin = open(os.devnull)

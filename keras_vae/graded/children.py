@@ -54,7 +54,8 @@ def run(script, request, jobs, user, home, limits, shares=None):
     state = {"stage": "starting", "since": time.monotonic(), "shares": shares or {}}
     reason = _watch(child, read_fd, token, jobs, state, outcome, limits)
     os.close(read_fd)
-    sandbox.kill_descendants()
+    sandbox.end_stage(user)
+    child.wait()
     outcome.output = child.output()
     if outcome.import_error is None and len(outcome.results) < len(jobs):
         status = child.process.returncode
@@ -68,20 +69,23 @@ def run(script, request, jobs, user, home, limits, shares=None):
 
 
 def _watch(child, read_fd, token, jobs, state, outcome, limits):
-    buffer, exited = b"", None
+    buffer, exited, closed = b"", None, False
     while True:
         now = time.monotonic()
         reason = _overrun(state, now, limits)
         if reason:
-            sandbox.kill_descendants()
-            child.process.wait()
+            sandbox.end_stage(child.user)
+            child.wait()
             return reason
-        readable, _, _ = select.select([read_fd], [], [], 0.1)
+        readable = False
+        if closed:
+            time.sleep(0.1)
+        else:
+            readable = bool(select.select([read_fd], [], [], 0.1)[0])
         if readable:
             chunk = os.read(read_fd, 1 << 20)
             if not chunk:
-                child.process.wait()
-                return None
+                closed, readable = True, False
             buffer += chunk
             if len(buffer) > channel.MAX_LINE_BYTES and b"\n" not in buffer:
                 buffer = b""  # an endless line: no harness message is that long
@@ -90,11 +94,11 @@ def _watch(child, read_fd, token, jobs, state, outcome, limits):
                 _receive(channel.decode(line, token), jobs, state, outcome)
         if child.process.poll() is not None:
             exited = exited or now
-            if not readable or now - exited > 1.0:  # detached writers get one second
+            if closed or not readable or now - exited > 1.0:  # detached writers get one second
                 return None
-        if sandbox.memory_mb() > limits.memory_limit:
-            sandbox.kill_descendants()
-            child.process.wait()
+        if sandbox.memory_mb(child.user) > limits.memory_limit:
+            sandbox.end_stage(child.user)
+            child.wait()
             return f"used more than {limits.memory_limit:g} MB of memory"
 
 

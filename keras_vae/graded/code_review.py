@@ -12,6 +12,8 @@ usual scientific imports are never listed. Results files keep the findings under
 import ast
 import re
 
+from keras_vae.graded import safefiles
+
 MODULES = {
     "keras_vae.graded": "imports the grading package", "keras_vae.grade": "imports the grader",
     "pytest": "imports pytest", "_pytest": "imports pytest internals",
@@ -90,8 +92,7 @@ def read(paths):
     files = {}
     for path in paths:
         try:
-            with open(path, "rb") as file:
-                files[path] = file.read(MAX_SCANNED_BYTES + 1)
+            files[path] = safefiles.read_regular(path, MAX_SCANNED_BYTES)
         except OSError as error:
             files[path] = error
     return files

@@ -23,6 +23,19 @@ def submission_files(module):
     return {path}
 
 
+def _check_found_in(impl, paths):
+    """Raises `ImportError` unless `impl` was imported from one of the folders `paths`: a
+    folder this process cannot read must not let another module of the same name be graded."""
+    path = os.path.realpath(getattr(impl, "__file__", "") or "")
+    folders = [os.path.realpath(folder) for folder in paths]
+    if paths and not any(path.startswith(folder + os.sep) for folder in folders):
+        readable = [folder for folder in folders if os.access(folder, os.R_OK | os.X_OK)]
+        raise ImportError(f"the grader was to import {impl.__name__} from {', '.join(paths)} "
+                          f"but found {path or 'no file'}"
+                          + ("" if readable else " (the grader's sandbox user cannot read "
+                             "that folder)"))
+
+
 def describe(error, files):
     """An exception as data: its type, text, where it was raised and the submission's frame."""
     frames = traceback.extract_tb(error.__traceback__)
@@ -54,6 +67,7 @@ def main():
     try:
         impl = load_impl(request["impl_name"])
         files = submission_files(impl)
+        _check_found_in(impl, request["paths"])
     except BaseException as error:  # noqa: B036  (any failure of the submission is reported)
         send(event="import_error", error=describe(error, files))
         return

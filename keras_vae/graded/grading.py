@@ -13,7 +13,8 @@ import os
 import tempfile
 import time
 
-from keras_vae.graded import channel, children, code_review, feedback, rubric, sandbox, verdict
+from keras_vae.graded import (channel, children, code_review, feedback, rubric, safefiles,
+                              sandbox, verdict)
 from keras_vae.impl import default_impl_name, locate
 
 SEED_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading_seed")
@@ -38,9 +39,9 @@ def _fail_pending(rows, item_ids, message):
 class Grading:
     """The rubric's rows for one submission, filled in by the two children."""
 
-    def __init__(self, impl_name, paths, seed, limits, user):
+    def __init__(self, impl_name, paths, seed, limits, user=None):
         self.impl_name, self.paths, self.seed = impl_name, paths, seed
-        self.limits, self.user = limits, user
+        self.limits, self.user = limits, user  # the stage's `sandbox.Identity`, or None
         self.items = {item.id: item for item in rubric.rubric()}
         self.rows = rubric.rows(self.items.values())
         makers = rubric.configs()
@@ -152,29 +153,47 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
         seed: the seed of the graded inputs; `seed_kind` says which (`secret`, `public`,
             `given`).
         limits: `children.Limits`.
-        user: `(uid, gid, name)` to run the children as, or `None` for this process's user.
+        user: `"fresh"` (each stage as a fresh user id), a `sandbox.Identity` for every stage,
+            or `None` for this process's user.
         containment: the sentence for the instructor saying how the submission ran.
-        files: `{path: bytes}` of the submission's source, read before any of it ran.
+        files: `{path: bytes}` of the submission's source, read before any of it ran; where
+            the children run as another user, these bytes are what they import.
     """
     report = {"impl": impl_name, "seed": seed_kind, "containment": containment,
               "findings": code_review.scan(files), "output_tail": ""}
-    grading = Grading(impl_name, paths, seed, limits, user)
+    grading = Grading(impl_name, paths, seed, limits)
     if seed_kind == "secret" and user is None:
         _fail_pending(grading.rows, grading.items, feedback.not_run_as_own_user(containment))
         report["containment"] = f"{containment}; nothing was run"
         return list(grading.rows.values()), report
+    if user == sandbox.DEFAULT_USER:
+        group, (exporter, runner) = sandbox.fresh_identities(2)
+    else:
+        group, exporter, runner = (user.gid if user else None), user, user
     with tempfile.TemporaryDirectory(prefix="keras-vae-grade-") as work:
-        os.chmod(work, 0o711)
-        homes = {}
-        for name in ("exporter", "runner", "exports"):
-            homes[name] = os.path.join(work, name)
+        # Only this grading's users can enter its folder; each stage's home is its own.
+        if group is not None:
+            os.chown(work, 0, group)
+        os.chmod(work, 0o710 if group is not None else 0o700)
+        homes = {name: os.path.join(work, name) for name in ("exporter", "exports", "runner")}
+        for name, owner in (("exporter", exporter), ("exports", exporter), ("runner", runner)):
             os.mkdir(homes[name], 0o700)
-            if user is not None:
-                os.chown(homes[name], user[0], user[1])
+            if owner is not None:
+                os.chown(homes[name], owner.uid, owner.gid)
+        if exporter is not None and os.path.realpath(paths[0] if paths else "/") != (
+                os.path.realpath(sandbox.ROOT)):
+            grading.paths = [_copy_submission(files, paths, os.path.join(work, "submission"),
+                                              exporter)]
+        grading.user = exporter
         grading.export_all(homes["exporter"], homes["exports"])
-        sandbox.kill_descendants()
-        grading.run_all(homes["runner"], homes["exports"])
-        sandbox.kill_descendants()
+        sandbox.end_stage(exporter)
+        # The runner reads a copy made once no exporter process is left: regular files only,
+        # owned by root, so nothing the submission left can change or block what it loads.
+        graphs = os.path.join(work, "graphs")
+        safefiles.copy_tree(homes["exports"], graphs, *((0, runner.gid) if runner else ()))
+        grading.user = runner
+        grading.run_all(homes["runner"], graphs)
+        sandbox.end_stage(runner)
     overdue = time.monotonic() >= limits.deadline
     _fail_pending(grading.rows, grading.items,
                   feedback.did_not_run(limits.deadline_seconds if overdue else None))
@@ -182,3 +201,24 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
     report["findings"] += grading.forbidden[:20]
     report["output_tail"] = "\n".join(grading.outputs)[-4000:]
     return list(grading.rows.values()), report
+
+
+def _copy_submission(files, paths, destination, exporter):
+    """Writes the submission's source `files` (the bytes the code review read) under
+    `destination`, where they sit relative to the first of `paths` holding them, readable by
+    `exporter` alone and owned by root; returns `destination`."""
+    root = os.path.abspath(paths[0]) if paths else "/"
+    os.mkdir(destination, 0o750)
+    os.chown(destination, 0, exporter.gid)
+    for path, data in files.items():
+        relative = os.path.relpath(os.path.abspath(path), root)
+        if not isinstance(data, bytes) or relative.startswith(os.pardir):
+            continue
+        folder = destination
+        for part in os.path.dirname(relative).split(os.sep) if os.path.dirname(relative) else []:
+            folder = os.path.join(folder, part)
+            if not os.path.isdir(folder):
+                os.mkdir(folder, 0o750)
+                os.chown(folder, 0, exporter.gid)
+        safefiles.write_private(os.path.join(destination, relative), data, 0, exporter.gid)
+    return destination

@@ -1,25 +1,53 @@
-"""Runs submission code contained: its own session, another user where the grader is root,
-a memory limit, and no process left behind.
+"""Runs submission code contained by what the kernel enforces.
 
-The grading process makes itself a child subreaper (Linux `PR_SET_CHILD_SUBREAPER`), so a
-process the submission detaches (double fork, `setsid`) is re-parented to the grader rather than
-to init, and `kill_descendants` finds and ends it.
+Where the grader is root, each stage of a grading (the exporter, which imports the submission,
+and the runner, which runs its graphs) runs as a user id of its own, drawn fresh for that stage
+from a range no account and no running process uses (`fresh_identities`). A process can rename
+itself, detach, stop or hide from a scan, but it cannot change its user id: so a stage's
+processes are found, counted against the memory limit and killed by user id (`kill(-1)` sent
+as that user reaches every one of them and nothing else), and no process of another stage or
+another grading can signal, trace or read them. Children also get `PR_SET_NO_NEW_PRIVS` (no
+set-uid program changes their ids), `RLIMIT_NPROC`, no core files and a file-size limit.
+
+Where the grader is not root (a student grading their own work), the children run as the
+grader's own user: the grader is a child subreaper (Linux `PR_SET_CHILD_SUBREAPER`), so
+processes the submission detaches are re-parented to it and `end_stage` finds and kills them
+among its descendants; that score is feedback.
 """
 
 import ctypes
 import os
 import pwd
+import grp
 import resource
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
+import typing
 
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_USER = "nobody"
+DEFAULT_USER = "fresh"
 OUTPUT_TAIL_BYTES = 64 * 1024
+# Fresh ids come from [2**30, 2**30 + 2**29): far above the ids of accounts (under 2**16 on
+# every distribution) and of the usual user-namespace ranges (2**16 to 2**24).
+FRESH_BASE, FRESH_SPAN = 2**30, 2**29
+MAX_TASKS = 1024  # processes and threads of one stage (TensorFlow starts a few dozen threads)
+KILL_SCRIPT = "import os, signal; os.kill(-1, signal.SIGKILL)"
+
+
+class Identity(typing.NamedTuple):
+    """The ids one sandboxed stage runs as: `uid`, `gid`, a `name` for messages and the
+    supplementary `groups` (the grading's own group, which lets it enter the grading's folder)."""
+
+    uid: int
+    gid: int
+    name: str
+    groups: tuple = ()
 
 
 def become_subreaper():
@@ -30,42 +58,123 @@ def become_subreaper():
         return False
 
 
-def sandbox_user(name, python):
-    """`(uid, gid, name)` of the user to run submissions as, or `(None, reason)`.
+def _process_table():
+    """`{pid: (ppid, uid, rss_kb)}` of every process, read from `/proc/PID/status` as bytes: a
+    process's name cannot hide it (the kernel escapes newlines in it) nor stop the parse."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", "rb") as file:
+                status = file.read()
+        except OSError:
+            continue
+        fields = {}
+        for line in status.split(b"\n"):
+            key, _, value = line.partition(b":")
+            if key in (b"State", b"PPid", b"Uid", b"VmRSS"):
+                fields[key] = value.split()
+        if fields.get(b"State", [b"?"])[0] in (b"Z", b"X"):
+            continue  # a zombie runs nothing and holds no memory; reaping it is its parent's
+        try:
+            table[int(name)] = (int(fields[b"PPid"][0]), int(fields[b"Uid"][0]),
+                                int(fields[b"VmRSS"][0]) if b"VmRSS" in fields else 0)
+        except (KeyError, IndexError, ValueError):
+            continue
+    return table
 
-    Only a root grader can switch users; the user must be able to run `python`.
+
+def _ids_in_use():
+    used = {entry.pw_uid for entry in pwd.getpwall()} | {entry.pw_gid for entry in pwd.getpwall()}
+    used |= {entry.gr_gid for entry in grp.getgrall()}
+    return used | {uid for _, uid, _ in _process_table().values()}
+
+
+def fresh_identities(count):
+    """A fresh group for one grading and `count` stage identities in it, each with a user and
+    group id of its own that no account and no running process has.
+
+    Returns:
+        `(group_id, [Identity, ...])`.
+    """
+    used, chosen = _ids_in_use(), []
+    while len(chosen) < count + 1:
+        candidate = FRESH_BASE + secrets.randbelow(FRESH_SPAN)
+        if candidate not in used and candidate not in chosen:
+            chosen.append(candidate)
+    group = chosen[0]
+    return group, [Identity(uid, uid, f"uid {uid}", (group,)) for uid in chosen[1:]]
+
+
+def _base_env(home):
+    keep = ("PATH", "LANG", "LC_ALL", "VIRTUAL_ENV")
+    env = {key: os.environ[key] for key in keep if key in os.environ}
+    return dict(env, HOME=home, TMPDIR=home, PYTHONDONTWRITEBYTECODE="1",
+                TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", MPLBACKEND="Agg",
+                KERAS_HOME=os.path.join(home, ".keras"))
+
+
+def _ids(identity):
+    if identity is None:
+        return {}
+    return {"user": identity.uid, "group": identity.gid,
+            "extra_groups": list(getattr(identity, "groups", ()) or ())}
+
+
+def sandbox_user(name, python):
+    """The `Identity` to run submissions as, or `(None, reason)`.
+
+    `name` is `"fresh"` (a new user id per stage, `fresh_identities`) or an account's name (every
+    stage as that account). Only a root grader can switch users; the user must be able to run
+    `python` with keras_vae and TensorFlow.
     """
     if os.geteuid() != 0:
         return None, "the grader is not root, so the submission ran as the grader's own user"
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        return None, f"there is no user {name!r} to run the submission as"
+    if name == DEFAULT_USER:
+        identity = fresh_identities(1)[1][0]._replace(groups=())
+        label = "a fresh user id"
+    else:
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            return None, f"there is no user {name!r} to run the submission as"
+        identity = Identity(entry.pw_uid, entry.pw_gid, entry.pw_name)
+        label = f"user {name!r}"
     check = (f"import sys; sys.path.insert(0, {ROOT!r}); import keras_vae.graded.exports, "
              "keras_vae.graded.runner")
     try:
-        probe = subprocess.run([python, "-I", "-B", "-c", check],
-                               user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
+        probe = subprocess.run([python, "-I", "-B", "-c", check], **_ids(identity),
                                capture_output=True, cwd="/", timeout=60, env=_base_env("/"))
         usable = probe.returncode == 0
     except (OSError, subprocess.SubprocessError):
         usable = False
+    finally:
+        if name == DEFAULT_USER:
+            kill_user(identity)
     if not usable:
-        return None, (f"user {name!r} cannot run {python} with keras_vae and TensorFlow "
-                      f"(file permissions)")
-    return (entry.pw_uid, entry.pw_gid, name), None
+        return None, (f"{label} cannot run {python} with keras_vae and TensorFlow "
+                      f"(file permissions: a Python under a private home folder such as /root "
+                      f"cannot be run by other users)")
+    return identity, None
 
 
 def sandbox_user_or_note(name, seed_kind="public"):
-    """`(user, containment)`: whom the submission runs as, and the sentence that says so."""
+    """`(user, containment)`: whom the submission runs as (an `Identity`, `"fresh"` ids per
+    stage, or `None` for this process's user), and the sentence that says so."""
     if not name or name == "none":
-        return None, "no sandbox user was asked for, so the submission ran as the grader's user"
-    user, note = sandbox_user(name, sys.executable)
+        note = "no sandbox user was asked for, so the submission ran as the grader's user"
+        user = None
+    else:
+        user, note = sandbox_user(name, sys.executable)
     if user is not None:
         package = os.path.join(ROOT, "keras_vae")
         unsafe = writable_by(user, [os.getcwd(), ROOT, package, os.path.join(package, "graded")])
         if not unsafe:
-            return user, f"the submission ran as user {user[2]!r}"
+            if name == DEFAULT_USER:
+                return DEFAULT_USER, ("the submission ran as fresh user ids, one for each stage "
+                                      "and none shared with any other process")
+            return user, f"the submission ran as user {user.name!r}"
         user, note = None, (f"user {name!r} can write {', '.join(unsafe)}, where the grader "
                             "runs or imports from")
     if seed_kind != "secret":
@@ -90,15 +199,7 @@ def writable_by(user, folders):
     return sorted(set(found))
 
 
-def _base_env(home):
-    keep = ("PATH", "LANG", "LC_ALL", "VIRTUAL_ENV")
-    env = {key: os.environ[key] for key in keep if key in os.environ}
-    return dict(env, HOME=home, TMPDIR=home, PYTHONDONTWRITEBYTECODE="1",
-                TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", MPLBACKEND="Agg",
-                KERAS_HOME=os.path.join(home, ".keras"))
-
-
-def _limit_child(dropping_user):
+def _limit_child(identity):
     def limit():
         try:
             with open("/proc/self/oom_score_adj", "w") as file:
@@ -107,29 +208,39 @@ def _limit_child(dropping_user):
             pass
         resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 2**20, 256 * 2**20))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if dropping_user:
-            resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
+        if identity is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (MAX_TASKS, MAX_TASKS))
+        try:
+            ctypes.CDLL(None).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
     return limit
 
 
 class Child:
-    """A sandboxed child process, its drained output and its memory."""
+    """A sandboxed child process, its drained output and its memory.
+
+    Its request is written to its stdin by a thread of its own, so a child that never reads
+    (stopped, or busy) never blocks the grader.
+    """
 
     def __init__(self, command, stdin_bytes, pass_fd, home, user):
-        env = _base_env(home)
-        ids = {} if user is None else {"user": user[0], "group": user[1], "extra_groups": []}
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            pass_fds=(pass_fd,), cwd=home, env=env, start_new_session=True,
-            preexec_fn=_limit_child(user is not None), **ids)
+            pass_fds=(pass_fd,), cwd=home, env=_base_env(home), start_new_session=True,
+            preexec_fn=_limit_child(user), **_ids(user))
+        self.user = user
         self._tail = bytearray()
         self.output_bytes = 0
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
+        threading.Thread(target=self._write, args=(stdin_bytes,), daemon=True).start()
+
+    def _write(self, data):
         try:
-            self.process.stdin.write(stdin_bytes)
+            self.process.stdin.write(data)
             self.process.stdin.close()
-        except OSError:  # the child ended before reading its request
+        except (OSError, ValueError):  # the child ended, or was killed, before reading it all
             pass
 
     def _drain(self):
@@ -146,26 +257,19 @@ class Child:
             text = f"[... {self.output_bytes - limit} earlier bytes cut]\n" + text
         return text
 
-
-def _process_table():
-    table = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+    def wait(self, seconds=5.0):
+        """Waits up to `seconds` for the child itself to end; returns its status or `None`."""
         try:
-            with open(f"/proc/{name}/stat") as file:
-                fields = file.read().rsplit(")", 1)[1].split()
-            table[int(name)] = (int(fields[1]), int(fields[21]))  # ppid, rss pages
-        except (OSError, IndexError, ValueError):
-            continue
-    return table
+            return self.process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return None
 
 
 def descendants(table=None):
     """Pids of every living descendant of this process."""
     table = table or _process_table()
     children = {}
-    for pid, (ppid, _) in table.items():
+    for pid, (ppid, _, _) in table.items():
         children.setdefault(ppid, []).append(pid)
     found, stack = [], [os.getpid()]
     while stack:
@@ -175,29 +279,66 @@ def descendants(table=None):
     return found
 
 
-def memory_mb():
-    """Resident memory of all descendants together, in MB."""
+def stage_pids(user, table=None):
+    """Pids of the stage run as `user`: every process of its user id where it has one of its
+    own, and every descendant of this process."""
+    table = table or _process_table()
+    pids = set(descendants(table))
+    if user is not None and user.uid != os.geteuid():
+        pids |= {pid for pid, (_, uid, _) in table.items() if uid == user.uid}
+    return pids
+
+
+def memory_mb(user=None):
+    """Resident memory of the stage's processes together, in MB."""
     table = _process_table()
-    pages = sum(table[pid][1] for pid in descendants(table) if pid in table)
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return sum(table[pid][2] for pid in stage_pids(user, table) if pid in table) / 1024
+
+
+def kill_user(user):
+    """Sends SIGKILL, as `user`, to every process `user` may signal: all of its user id."""
+    try:
+        subprocess.run([sys.executable, "-I", "-S", "-c", KILL_SCRIPT], **_ids(user),
+                       env={}, cwd="/", timeout=10, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, preexec_fn=_limit_child(None))
+    except (OSError, subprocess.SubprocessError):
+        pass
+
+
+def _reap():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def end_stage(user=None):
+    """Kills every process of the stage (see `stage_pids`) until none is left, and reaps them.
+
+    Returns:
+        Whether none is left (`False` only if processes outlived a few seconds of SIGKILLs).
+    """
+    own = user is not None and user.uid != os.geteuid()
+    for _ in range(100):
+        table = _process_table()
+        alive = [pid for pid in stage_pids(user, table) if pid in table]
+        if not alive:
+            return True
+        if own and any(table[pid][1] == user.uid for pid in alive):
+            kill_user(user)
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.05)
+        _reap()
+    return False
 
 
 def kill_descendants():
-    """SIGKILLs every descendant (detached ones included) until none is left, and reaps them."""
-    for _ in range(50):
-        pids = list(descendants())
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.05)
-        while True:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
+    """SIGKILLs every descendant of this process (detached ones included) and reaps them."""
+    end_stage(None)

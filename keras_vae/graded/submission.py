@@ -6,13 +6,15 @@ refused with a message saying what was expected and what was found.
 """
 
 import os
-import shutil
 import zipfile
+
+from keras_vae.graded import safefiles
 
 EXPECTED = ("assignments/__init__.py (or the file __init__.py on its own), at the top of the "
             "upload")
 MAX_DEPTH = 3
 MAX_FILES = 2000
+MAX_SOURCE_BYTES = 16 * 2**20
 
 
 class SubmissionError(ValueError):
@@ -71,10 +73,23 @@ def unpack(path, destination):
 
 
 def stage(init_file, destination):
-    """Copies the submitted file to `destination/assignments/__init__.py`, readable by all."""
+    """Copies the submitted file to `destination/assignments/__init__.py`, readable by all.
+
+    Raises:
+        SubmissionError: when the file is a link, a device or a FIFO, or is too large.
+    """
+    try:
+        data = safefiles.read_regular(init_file, MAX_SOURCE_BYTES)
+    except OSError as error:
+        raise SubmissionError(f"expected {EXPECTED} as a regular file; received "
+                              f"{os.path.basename(init_file)!r}, which could not be read as one "
+                              f"({error.strerror or error}).") from None
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SubmissionError(f"expected {EXPECTED} of at most {MAX_SOURCE_BYTES // 2**20} MB; "
+                              f"received a larger file.")
     package = os.path.join(destination, "assignments")
     os.makedirs(package, exist_ok=True)
-    shutil.copyfile(init_file, os.path.join(package, "__init__.py"))
-    for path in (destination, package, os.path.join(package, "__init__.py")):
-        os.chmod(path, 0o755 if os.path.isdir(path) else 0o644)
+    safefiles.write_private(os.path.join(package, "__init__.py"), data, mode=0o644)
+    for path in (destination, package):
+        os.chmod(path, 0o755)
     return destination

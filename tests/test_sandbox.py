@@ -1,0 +1,182 @@
+"""Containment is what the kernel enforces: a stage's processes are found, counted and killed
+by user id whatever they do to their names, sessions or parents; stages cannot reach each
+other; nothing a child or an upload does blocks the grader."""
+
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from keras_vae.graded import safefiles, sandbox, submission
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="switching user ids needs root")
+
+# A process that hides: a name that is not UTF-8, a new session, its parent gone, stopped
+# between its moves, and a pid written where the test can read it.
+HIDER = r"""
+import ctypes, os, signal, sys, time
+if os.fork():
+    os._exit(0)
+os.setsid()
+if os.fork():
+    os._exit(0)
+ctypes.CDLL(None).prctl(15, b"\xff\xfe)\n(x", 0, 0, 0)
+data = bytearray(int(sys.argv[2]) * 2**20)
+for i in range(0, len(data), 4096):
+    data[i] = 1
+with open(sys.argv[1], "w") as file:
+    file.write(str(os.getpid()))
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def open_tmp():
+    """A folder every user can traverse (pytest's tmp_path is under a 0700 folder)."""
+    folder = tempfile.mkdtemp(prefix="keras-vae-sandbox-test-")
+    os.chmod(folder, 0o755)
+    yield pathlib.Path(folder)
+    shutil.rmtree(folder)
+
+
+def _uid_of(pid):
+    """The user id of the living process `pid`, or `None` (gone, or a zombie)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as file:
+            for line in file:
+                if line.startswith(b"State:") and line.split()[1] in (b"Z", b"X"):
+                    return None
+                if line.startswith(b"Uid:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _start(identity, tmp_path, megabytes=1):
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    if identity is not None:
+        os.chown(home, identity.uid, identity.gid)
+    script = tmp_path / "hider.py"
+    script.write_text(HIDER)
+    os.chmod(script, 0o644)
+    pid_file = home / "pid"
+    read_fd, write_fd = os.pipe()
+    child = sandbox.Child(["/usr/bin/python3", "-I", str(script), str(pid_file), str(megabytes)],
+                          b"", write_fd, str(home), identity)
+    os.close(write_fd)
+    os.close(read_fd)
+    child.wait(30)
+    for _ in range(300):
+        if pid_file.exists() and pid_file.read_text():
+            return int(pid_file.read_text())
+        time.sleep(0.05)
+    raise AssertionError(f"expected the hider to write its pid; it printed {child.output()!r}")
+
+
+@needs_root
+def test_fresh_identities_are_used_by_no_account_and_no_process():
+    """Each stage's user id, and the grading's group, is new: no account, no process has it."""
+    group, identities = sandbox.fresh_identities(2)
+    ids = {group} | {identity.uid for identity in identities}
+    assert len(ids) == 3 and all(identity.groups == (group,) for identity in identities)
+    import pwd
+    assert not ids & {entry.pw_uid for entry in pwd.getpwall()}
+    assert not ids & {sandbox._process_table()[pid][1] for pid in sandbox._process_table()}
+
+
+@needs_root
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="needs /usr/bin/python3")
+def test_a_renamed_detached_process_is_counted_and_killed_by_user_id(open_tmp):
+    """A process with a name that is not UTF-8, in its own session, orphaned, holding 300 MB,
+    is counted against the stage's memory and killed when the stage ends."""
+    _, (identity,) = sandbox.fresh_identities(1)
+    pid = _start(identity, open_tmp, megabytes=300)
+    assert _uid_of(pid) == identity.uid
+    assert sandbox.memory_mb(identity) >= 290, sandbox.memory_mb(identity)
+    assert sandbox.end_stage(identity)
+    assert _uid_of(pid) is None, f"expected process {pid} to be gone"
+    assert not sandbox.stage_pids(identity)
+
+
+def test_a_renamed_detached_process_is_a_descendant_the_grader_sees(tmp_path):
+    """On the grader's own user, the same hider is found among the subreaper's descendants
+    (its name does not stop the scan) and killed."""
+    assert sandbox.become_subreaper()
+    pid = _start(None, tmp_path)
+    assert pid in sandbox.descendants()
+    assert sandbox.end_stage(None)
+    assert _uid_of(pid) is None
+
+
+@needs_root
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="needs /usr/bin/python3")
+def test_one_stage_cannot_signal_another_stage(open_tmp):
+    """A process of one fresh user id cannot stop or kill a process of another."""
+    group, (first, second) = sandbox.fresh_identities(2)
+    victim = _start(second, open_tmp)
+    probe = subprocess.run(
+        ["/usr/bin/python3", "-I", "-c",
+         f"import os, signal\ntry:\n    os.kill({victim}, signal.SIGSTOP)\n"
+         f"except PermissionError:\n    print('refused')\nos.kill(-1, signal.SIGKILL)"],
+        user=first.uid, group=first.gid, extra_groups=list(first.groups), capture_output=True,
+        text=True, timeout=30)
+    assert probe.stdout.strip() == "refused", probe.stdout + probe.stderr
+    assert _uid_of(victim) == second.uid, "expected the other stage's process to live on"
+    with open(f"/proc/{victim}/status", "rb") as file:
+        assert b"State:\tS" in file.read(), "expected the other stage's process not stopped"
+    assert sandbox.end_stage(second) and sandbox.end_stage(first)
+
+
+def test_a_child_that_never_reads_its_request_does_not_block_the_grader(tmp_path):
+    """A request of 8 MB to a child that stops itself at once returns at once."""
+    read_fd, write_fd = os.pipe()
+    started = time.monotonic()
+    child = sandbox.Child(["/bin/sh", "-c", "kill -STOP $$"], b"x" * (8 * 2**20), write_fd,
+                          str(tmp_path), None)
+    os.close(write_fd)
+    assert time.monotonic() - started < 5
+    os.kill(child.process.pid, signal.SIGKILL)
+    child.wait(10)
+    os.close(read_fd)
+
+
+@pytest.mark.parametrize("kind", ["link to a device", "fifo", "link to a file"])
+def test_staging_refuses_what_is_not_a_regular_file_without_blocking(kind, tmp_path):
+    """An upload whose __init__.py is a link (to /dev/ptmx or another file) or a FIFO is refused
+    at once with the expected file named."""
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    target = upload / "__init__.py"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "link to a device":
+        os.symlink("/dev/ptmx", target)
+    else:
+        (tmp_path / "elsewhere.py").write_text("x = 1\n")
+        os.symlink(tmp_path / "elsewhere.py", target)
+    started = time.monotonic()
+    with pytest.raises(submission.SubmissionError, match="as a regular file"):
+        submission.stage(submission.find(str(upload)), str(tmp_path / "staging"))
+    assert time.monotonic() - started < 5
+
+
+def test_copying_a_tree_keeps_regular_files_only(tmp_path):
+    """The runner's copy of the exports holds folders and regular files; links, FIFOs and
+    devices are left out and counted."""
+    source = tmp_path / "source"
+    (source / "graph").mkdir(parents=True)
+    (source / "graph" / "saved_model.pb").write_bytes(b"\x08\x01")
+    os.symlink("/etc/passwd", source / "graph" / "variables")
+    os.mkfifo(source / "fifo")
+    left_out = safefiles.copy_tree(str(source), str(tmp_path / "copy"))
+    assert left_out == 2
+    assert (tmp_path / "copy" / "graph" / "saved_model.pb").read_bytes() == b"\x08\x01"
+    assert sorted(os.listdir(tmp_path / "copy")) == ["graph"]
+    assert os.listdir(tmp_path / "copy" / "graph") == ["saved_model.pb"]
