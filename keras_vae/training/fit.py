@@ -29,6 +29,7 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals):
 
     from keras_vae.likelihood import evaluate_model
     from keras_vae.training.build import build_models
+    from keras_vae.training.metrics import report_loss_terms
 
     # The strategy comes before any other TensorFlow operation: a multi-worker one configures
     # the process.
@@ -50,6 +51,7 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals):
                                  "'relu'", config.activation) from None
     with strategy.scope():
         encoder, decoder, vae = build_models(config, impl)
+        restore_compile = report_loss_terms(impl, vae, config.likelihood, config.sigma)
     for model in (encoder, decoder):  # Evaluation and sampling load them: fail now, not after.
         keras.saving.serialize_keras_object(model)
     annealed = []
@@ -75,6 +77,8 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals):
     _fit(config, vae, data, x_val, checkpoints, state, annealed, hold_signals)
     train_seconds = time.perf_counter() - start
     callbacks.restore_beta(annealed, config.beta)
+    with strategy.scope():
+        restore_compile()
 
     history = run_dir.read_history()
     _save_models(run_dir, vae, encoder, decoder, warn)
