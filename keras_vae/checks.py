@@ -12,6 +12,15 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHITECTURES = ("mlp", "conv")
 DATASETS = ("mnist", "fashion_mnist", "sample")
 BINARIZATIONS = ("none", "static", "dynamic")
+# The names `keras.activations.get` takes in Keras 3.15 (`keras.src.activations.ALL_OBJECTS_DICT`;
+# a test keeps the list up to date), so a misspelt `--activation` is refused before Keras loads.
+ACTIVATIONS = (
+    "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
+    "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish",
+    "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign",
+    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh", "tanh_shrink",
+    "threshold",
+)
 
 
 class _Nothing:
@@ -96,6 +105,13 @@ def seed(name, value):
 def choice(name, value, options):
     if value not in options:
         raise invalid(name, "one of " + ", ".join(repr(o) for o in options), value)
+    return value
+
+
+def activation(name, value):
+    """Checks the name of a Keras activation, such as `"relu"`."""
+    if value not in ACTIVATIONS:
+        raise invalid(name, "the name of a Keras activation, such as 'relu'", value)
     return value
 
 

@@ -1,9 +1,9 @@
 """Grades an implementation of the contract and writes Gradescope's `results.json`.
 
 Usage: `python -m keras_vae.grade [--impl MODULE] [--json PATH] [--timeout SECONDS]
-[--deadline SECONDS] [--memory-limit MB] [--seed N] [--sandbox-user NAME]`, or for a whole
-class `python -m keras_vae.grade --submissions DIR --out OUT [--workers N]` (see
-`keras_vae/graded/gradebook.py`).
+[--deadline SECONDS] [--memory-limit MB] [--seed N | --seed-file FILE] [--sandbox-user NAME]`, or
+for a whole class `python -m keras_vae.grade --submissions DIR --out OUT [--seed-file FILE]
+[--student NAME ...] [--workers N]` (see `keras_vae/graded/gradebook.py`).
 
 The grading process never imports the submission or TensorFlow. A sandboxed exporter process
 imports the submission and writes TensorFlow graphs from configurations alone; once it is gone, a
@@ -24,6 +24,7 @@ from keras_vae import checks, cli
 from keras_vae.graded import grading, sandbox
 from keras_vae.graded.report import format_rubric, gradescope_results, not_graded, write_results
 from keras_vae.impl import IMPL_HELP, locate
+from keras_vae.release import read_seed
 
 
 def parse_args(argv=None):
@@ -46,6 +47,9 @@ def parse_args(argv=None):
                              "(default: %(default)s)")
     parser.add_argument("--seed", default=None, help="seed of the graded inputs (default: the "
                         "autograder's secret seed where installed, else the public seed)")
+    parser.add_argument("--seed-file", default=None, metavar="FILE",
+                        help="grade with the secret seed of a release: its grading_seed file or "
+                             "its autograder.zip")
     parser.add_argument("--sandbox-user", default=sandbox.DEFAULT_USER,
                         help="user that runs the submission when the grader is root, or 'none' "
                              "(default: %(default)s)")
@@ -56,12 +60,19 @@ def parse_args(argv=None):
                              "OUT/<name>/results.json go")
     parser.add_argument("--workers", default=None, help="with --submissions: submissions graded "
                         "at once (default: 2)")
+    parser.add_argument("--student", action="append", metavar="NAME",
+                        help="with --submissions: grade only this student's submission, "
+                             "replacing their row of OUT/gradebook.csv; repeat for more")
     args = parser.parse_args(argv)
     with cli.bad_input():
         numbers = [checks.positive_number_text(flag, value) for flag, value in (
             ("--timeout", args.timeout), ("--deadline", args.deadline),
             ("--memory-limit", args.memory_limit))]
         seed = None if args.seed is None else checks.integer_text("--seed", args.seed)
+        if args.seed_file is not None:
+            if seed is not None:
+                raise checks.invalid("--seed-file", "to come without --seed", args.seed_file)
+            seed = read_seed(args.seed_file)
         if args.submissions is not None:
             if not os.path.isdir(args.submissions):
                 raise checks.invalid("--submissions", "a folder of submissions",
@@ -72,7 +83,8 @@ def parse_args(argv=None):
             args.workers = checks.integer_text(
                 "--workers", "2" if args.workers is None else args.workers, minimum=1)
         else:
-            for flag, value in (("--out", args.out), ("--workers", args.workers)):
+            for flag, value in (("--out", args.out), ("--workers", args.workers),
+                                ("--student", args.student and args.student[0])):
                 if value is not None:
                     raise checks.invalid(flag, "to come with --submissions DIR", value)
             # Found as source files, or by an import hook (an editable install): never run.
@@ -89,12 +101,14 @@ def main(argv=None):
     except cli.UsageError as error:
         return cli.usage_error(error)
     if args.submissions is not None:
-        return _grade_class(args)
+        return _grade_class(args, seed)
     start = time.monotonic()
     sandbox.become_subreaper()
     try:
         rows, report = grading.grade(args.impl, timeout, deadline, memory_limit, seed,
                                      args.sandbox_user)
+        if args.seed_file is not None:
+            report["seed"] = "secret"  # the release's seed, given in a file
         table = format_rubric(rows)
         results = gradescope_results(rows, time.monotonic() - start, table, report)
     except Exception as error:  # noqa: BLE001  (results.json is written whatever happened)
@@ -109,15 +123,28 @@ def main(argv=None):
     return 0
 
 
-def _grade_class(args):
-    from keras_vae.graded.gradebook import grade_class
+def _grade_class(args, seed):
+    from keras_vae.graded import gradebook
 
+    if args.seed_file is not None:
+        seed_kind, source = "secret", f"from {args.seed_file}"
+    elif seed is not None:
+        seed_kind, source = "given", f"--seed {seed}"
+    else:
+        seed, seed_kind = grading.grading_seed()
+        source = ("installed with the autograder" if seed_kind == "secret" else
+                  "the one students grade themselves on")
+    try:
+        with cli.bad_input():
+            plan = gradebook.plan(args.submissions, args.student, seed, seed_kind, source,
+                                  args.sandbox_user)
+    except cli.UsageError as error:
+        return cli.usage_error(error)
+    print("\n".join(gradebook.announce(plan)), flush=True)
     arguments = ["--timeout", args.timeout, "--deadline", args.deadline, "--memory-limit",
                  args.memory_limit, "--sandbox-user", args.sandbox_user]
-    if args.seed is not None:
-        arguments += ["--seed", args.seed]
-    path = grade_class(args.submissions, args.out, args.workers, arguments)
-    print(f"Gradebook: {path}")
+    rows, replaced = gradebook.grade_class(plan, args.out, args.workers, arguments)
+    print("\n".join(gradebook.summary(args.out, rows, replaced, plan)))
     return 0
 
 

@@ -18,7 +18,8 @@ import signal
 import sys
 
 from keras_vae import checks, cli
-from keras_vae.impl import find_impl
+from keras_vae.evaluate import density_note
+from keras_vae.impl import find_impl, load_impl
 from keras_vae.training.rundir import RunDir, RunDirectoryBusy
 from keras_vae.training.config import LR_SCHEDULES, TrainConfig
 from keras_vae.data import load_data
@@ -123,9 +124,10 @@ def parse_args(argv=None):
     with cli.bad_input():
         units = args["hidden_units"]
         try:
-            args["hidden_units"] = tuple(int(unit) for unit in units.split(",") if unit.strip())
-        except ValueError:
-            raise checks.invalid("hidden_units", "comma-separated positive integers", units)
+            args["hidden_units"] = tuple(int(unit) for unit in units.split(","))
+        except ValueError:  # An empty item too: "512,,256" is not two layers.
+            raise checks.invalid("hidden_units", "comma-separated positive integers such as "
+                                 "512,256", units) from None
         if args["binarize"] is None:
             args["binarize"] = "dynamic" if args["likelihood"] == "bernoulli" else "none"
         args["distribute"] = args["distribute"] or "auto"
@@ -175,30 +177,45 @@ def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib
 
 
 def _train_locked(config, run_dir, overwrite, log, warn, hold_signals):
+    with cli.bad_input():
+        # With --overwrite, what the directory holds is replaced, whatever it is.
+        found = "new" if overwrite else run_dir.state(config, flag_names=FLAG_NAMES)
+    if found == "finished":
+        run_dir.remove_checkpoints()  # Left when killed as it finished.
+        log(f"The run in {run_dir} is already finished: its models, plots and "
+            "metrics.json are there. Add --overwrite to train it anew.")
+        return run_dir.read_metrics()
+    # Every check that can refuse the run comes before anything in the directory is removed.
+    cli.import_tensorflow()
+    importlib.import_module(config.impl)  # An error in its code ends in its traceback.
+    with cli.bad_input():
+        load_impl(config.impl)  # Only checks the contract's names.
+        data, x_val = load_data(config, log=log)
+        if config.batch_size > len(data.x_train):  # Offline MNIST is the embedded sample.
+            raise checks.invalid("batch_size", f"at most the {len(data.x_train)} training "
+                                 "images", config.batch_size)
     if overwrite:
         from keras_vae.plots import FIGURES
 
         run_dir.clear(FIGURES + ("samples",))
-    with cli.bad_input():
-        found = run_dir.state(config)
-    if found != "unfinished":
-        # Left when killed as it finished, or not known to belong to this run.
-        run_dir.remove_checkpoints()
-    if found == "finished":
-        log(f"The run in {run_dir} is already finished: its models, plots and "
-            "metrics.json are there. Add --overwrite to train it anew.")
-        return run_dir.read_metrics()
-    if config.data_path is None and config.dataset != "sample":
-        cli.import_tensorflow()  # keras.datasets loads TensorFlow: keep its start-up quiet
-    with cli.bad_input():
-        data, x_val = load_data(config, log=log)
-        if config.batch_size > len(data.x_train):
-            raise checks.invalid("batch_size", f"at most the {len(data.x_train)} training "
-                                 "images", config.batch_size)
-    cli.import_tensorflow()
+    elif found == "new":
+        run_dir.remove_checkpoints()  # Not known to belong to this run.
     from keras_vae.training.fit import fit_and_save
 
-    return fit_and_save(config, data, x_val, log, warn, hold_signals)
+    return fit_and_save(config, data, x_val, _noting_densities(config, log), warn,
+                        hold_signals)
+
+
+def _noting_densities(config, log):
+    """`log`, which for a Gaussian run adds after the test metrics why they can be negative."""
+    if config.likelihood != "gaussian":
+        return log
+
+    def log_and_note(line):
+        log(line)
+        if line.startswith("Test set ("):
+            log(density_note(config))
+    return log_and_note
 
 
 def main(argv=None):

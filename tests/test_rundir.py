@@ -67,11 +67,17 @@ def test_an_unfinished_run_resumes_with_more_epochs_other_checkpoints_devices_or
     assert unfinished(tmp_path / "run").state(changed) == "unfinished"
 
 
-@pytest.mark.parametrize("field, value", [
-    ("latent_dim", 3), ("beta", 0.5), ("learning_rate", 0.01), ("seed", 1),
-    ("hidden_units", (8,)), ("likelihood", "gaussian"), ("impl", "assignments"),
-    ("mixed_precision", True), ("num_iw_samples", 7)])
-def test_an_unfinished_run_refuses_a_change_of_what_it_trains(tmp_path, field, value):
+@pytest.mark.parametrize("field, value, values", [
+    ("latent_dim", 3, "2 in the run, 3 given"), ("beta", 0.5, "1.0 in the run, 0.5 given"),
+    ("learning_rate", 0.01, "0.001 in the run, 0.01 given"), ("seed", 1, "0 in the run, 1 given"),
+    ("hidden_units", (8, 4), "512 in the run, 8,4 given"),
+    ("likelihood", "gaussian", "bernoulli in the run, gaussian given"),
+    ("impl", "assignments", "keras_vae in the run, assignments given"),
+    ("mixed_precision", True, "False in the run, True given"),
+    ("num_iw_samples", 7, "100 in the run, 7 given"),
+    ("data_path", "digits.npz", "none in the run, digits.npz given")])
+def test_an_unfinished_run_refuses_a_change_of_what_it_trains(tmp_path, field, value, values):
+    """The error names each differing setting with the run's value and the one given."""
     run_dir = unfinished(tmp_path / "run")
     changed = dataclasses.replace(CONFIG, **{field: value})
     with pytest.raises(ValueError) as raised:
@@ -79,14 +85,22 @@ def test_an_unfinished_run_refuses_a_change_of_what_it_trains(tmp_path, field, v
     assert str(raised.value) == (
         "Invalid value for `--out`: expected a new run directory, the run's own settings, or "
         f"--overwrite to replace it, received '{run_dir} holding an unfinished run that "
-        f"differs in {field}'.")
+        f"differs in {field} ({values})'.")
 
 
 def test_a_finished_run_is_the_same_run_only_with_as_many_epochs(tmp_path):
+    """More epochs than a finished run's: refused, saying how to train them, with the flags a
+    user types where they are given."""
     run_dir = finished(tmp_path / "run")
     assert run_dir.state(dataclasses.replace(CONFIG, checkpoint_every_steps=9)) == "finished"
-    with pytest.raises(ValueError, match="a finished run that differs in num_epochs'"):
-        run_dir.state(dataclasses.replace(CONFIG, num_epochs=4))
+    with pytest.raises(ValueError) as raised:
+        run_dir.state(dataclasses.replace(CONFIG, num_epochs=4, beta=2.0),
+                      flag_names={"num_epochs": "--epochs", "out": "--out"})
+    assert str(raised.value) == (
+        "Invalid value for `out`: expected a new run directory, the run's own settings, or "
+        f"--overwrite to replace it, received '{run_dir} holding a finished run that differs in "
+        "beta (1.0 in the run, 2.0 given), --epochs (3 in the run, 4 given)', which trains no "
+        "further: give another --out to train 4 epochs.")
 
 
 def test_settings_left_to_the_machine_match_any_saved_value():

@@ -4,9 +4,8 @@ Its checks import nothing heavy, so the commands check their input before Tensor
 """
 
 import dataclasses
-import os
 
-from keras_vae import checks
+from keras_vae import checks, data
 from keras_vae.training.distribute import DISTRIBUTIONS
 from keras_vae.impl import default_impl_name
 
@@ -52,7 +51,10 @@ class TrainConfig:
     tensorboard: bool = False
 
     def validate(self):
-        """Raises `ValueError` naming the first invalid field; returns the config."""
+        """Raises `ValueError` naming the first invalid field; returns the config.
+
+        Reads the headers of a data file (`keras_vae.data.image_shapes`), not its images.
+        """
         checks.choice("dataset", self.dataset, checks.DATASETS)
         checks.choice("likelihood", self.likelihood, checks.LIKELIHOODS)
         checks.positive_float("sigma", self.sigma)
@@ -60,6 +62,7 @@ class TrainConfig:
         checks.positive_int("latent_dim", self.latent_dim)
         checks.choice("architecture", self.architecture, checks.ARCHITECTURES)
         checks.hidden_units(self.hidden_units)
+        checks.activation("activation", self.activation)
         checks.positive_int("num_epochs", self.num_epochs)
         checks.positive_int("batch_size", self.batch_size)
         checks.positive_float("learning_rate", self.learning_rate)
@@ -79,8 +82,12 @@ class TrainConfig:
         checks.non_negative_float("checkpoint_every_minutes",
                                   self.checkpoint_every_minutes)
         checks.choice("distribute", self.distribute, ("auto",) + DISTRIBUTIONS)
-        if self.data_path is not None and not os.path.isfile(self.data_path):
-            raise checks.invalid("data_path", "an existing .npz file", self.data_path)
+        # The data file's headers: its shapes, and how many images a batch may take.
+        shapes = data.image_shapes(self.dataset, self.data_path)
+        num_train = data.num_training_images(shapes["x_train"][0], self.validation_split)
+        if self.batch_size > num_train:
+            raise checks.invalid("batch_size", f"at most the {num_train} training images",
+                                 self.batch_size)
         if not self.impl:
             raise checks.invalid("impl", "a module name", self.impl)
         checks.folder("out", self.out, "a folder for the run directory")

@@ -33,6 +33,13 @@ MODELS = ("encoder", "decoder", "vae")
 TENSORBOARD_FOLDERS = ("train", "validation", "images")
 
 
+def _shown(value):
+    """A setting as a user types it: `512,256` for hidden units, `none` for no value."""
+    if isinstance(value, tuple):
+        return ",".join(str(item) for item in value)
+    return "none" if value is None else str(value)
+
+
 class RunDirectoryBusy(Exception):
     """Another process holds the run directory's lock."""
 
@@ -210,14 +217,21 @@ class RunDir:
         with contextlib.suppress(FileNotFoundError):
             os.remove(self.history_file)
 
-    def state(self, config, name="out"):
+    def state(self, config, name="out", flag_names=None):
         """Says what this directory holds for `config`: `"new"`, an `"unfinished"` or a
         `"finished"` run.
+
+        Args:
+            config: the `TrainConfig` to run.
+            name: the argument the error names.
+            flag_names: dict from a field to the flag a user types (`cli.flag_names`), for the
+                differing settings the error lists; a field without one is named as it is.
 
         Raises:
             ValueError: naming `name` when the directory holds a finished run of another
                 config, or an unfinished one that differs in more than
-                `config.RESUMABLE_CHANGES`.
+                `config.RESUMABLE_CHANGES`; it lists each differing setting with the run's
+                value and the one given.
         """
         saved = self.read_config(name)
         finished = self.is_finished()
@@ -226,10 +240,19 @@ class RunDir:
         differing = differences(saved, config, finished)
         found = "finished" if finished else "unfinished"
         if differing:
+            flag_names = flag_names or {}
+            listed = ", ".join(
+                f"{flag_names.get(field, field)} ({_shown(getattr(saved, field))} in the run, "
+                f"{_shown(getattr(config, field))} given)" for field in differing)
+            more = None
+            if "num_epochs" in differing:
+                # A finished run keeps no checkpoint of its optimizer to go on from.
+                more = (f"which trains no further: give another {flag_names.get('out', 'out')} "
+                        f"to train {config.num_epochs} epochs")
             raise checks.invalid(
                 name, "a new run directory, the run's own settings, or --overwrite to replace "
                 "it", f"{self.path} holding {'a' if finished else 'an'} {found} run that "
-                f"differs in {', '.join(differing)}")
+                f"differs in {listed}", more)
         return found
 
     def check_finished(self, name="run_dir"):
