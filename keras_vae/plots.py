@@ -12,7 +12,9 @@ import io
 import math
 import statistics
 
+import matplotlib
 import numpy as np
+from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -32,37 +34,60 @@ def image_shape(example_shape):
     return tuple(example_shape[:2])
 
 
-def _tile(images, rows, cols):
-    """Tiles `(rows * cols, height, width)` images into one `(rows * height, cols * width)`."""
+def _tile(images, rows, cols, gap=2):
+    """Tiles `(rows * cols, height, width)` images into one image, `gap` pixels apart; the gaps
+    are NaN, which `imshow` leaves transparent."""
     height, width = images.shape[1:3]
-    grid = images[: rows * cols].reshape(rows, cols, height, width)
-    return grid.transpose(0, 2, 1, 3).reshape(rows * height, cols * width)
+    grid = np.full((rows * (height + gap) - gap, cols * (width + gap) - gap), np.nan)
+    for index, image in enumerate(images[: rows * cols]):
+        row, col = divmod(index, cols)
+        grid[row * (height + gap):row * (height + gap) + height,
+             col * (width + gap):col * (width + gap) + width] = image
+    return grid
+
+
+def _tile_centres(count, size, gap=2):
+    """The pixel coordinates of the centres of `count` tiles of `size` pixels, `gap` apart."""
+    return [index * (size + gap) + (size - 1) / 2 for index in range(count)]
+
+
+def _show_grid(ax, images, rows, cols):
+    """Draws `(rows * cols, height, width)` images as a grid in gray, 0 black and 1 white."""
+    ax.imshow(_tile(images, rows, cols), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
 
 
 def plot_history(history):
-    """Loss curves: total, reconstruction and KL, training and validation.
+    """Loss curves: total, reconstruction and KL, training and validation, one panel each.
 
     Args:
         history: dict from metric name (`loss`, `val_loss`, ...) to per-epoch values.
     """
-    names = [n for n in ("loss", "reconstruction_loss", "kl_loss") if n in history]
-    fig = Figure(figsize=(4.5 * len(names), 3.5))
+    titles = {"loss": "loss = reconstruction + beta * KL",
+              "reconstruction_loss": "reconstruction loss: -log p(x|z)",
+              "kl_loss": "KL loss: KL(q(z|x) || p(z))"}
+    names = [n for n in titles if n in history]
+    fig = Figure(figsize=(4.5 * len(names), 3.5), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False)
     for ax, name in zip(axes[0], names):
         epochs = np.arange(1, len(history[name]) + 1)
         # Markers keep a one-epoch run's single points visible; epochs are whole numbers.
-        ax.plot(epochs, history[name], marker="o", markersize=3, label="training")
+        ax.plot(epochs, history[name], marker="o", markersize=3,
+                label="training (mean over the epoch)")
         if f"val_{name}" in history:
-            ax.plot(epochs, history[f"val_{name}"], marker="o", markersize=3, label="validation")
-        ax.set_title(name.replace("_", " "))
+            ax.plot(epochs, history[f"val_{name}"], marker="o", markersize=3,
+                    label="validation (end of the epoch)")
+        ax.set_title(titles[name])
         ax.set_xlabel("epoch")
         if len(epochs) <= 12:
             ax.set_xticks(epochs)
         else:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("nats per example")
-        ax.legend()
-    fig.tight_layout()
+        ax.legend(fontsize="small")
     return fig
 
 
@@ -73,11 +98,12 @@ def plot_reconstructions(encoder, decoder, x, num_images=10):
     reconstruction = decoder.predict(z_mean, verbose=0)
     shape = image_shape(x.shape[1:])
     images = np.concatenate([x.reshape((-1,) + shape), reconstruction.reshape((-1,) + shape)])
-    fig = Figure(figsize=(num_images, 2.3))
+    fig = Figure(figsize=(0.8 * len(x) + 1.2, 2.2), layout="constrained")
     ax = fig.subplots()
-    ax.imshow(_tile(images, 2, len(x)), cmap="gray", vmin=0, vmax=1)
-    ax.set_title("inputs (top) and reconstructions (bottom)")
-    ax.axis("off")
+    _show_grid(ax, images, 2, len(x))
+    ax.set_yticks(_tile_centres(2, shape[0]), ["input", "reconstruction"])
+    ax.tick_params(axis="y", length=0)
+    ax.set_title("test images and their reconstructions (decoder mean at z = z_mean)")
     return fig
 
 
@@ -100,38 +126,68 @@ def plot_prior_samples(decoder, num_rows=10, seed=0, latent_dim=None):
     Args:
         decoder: model `z -> reconstruction`.
         num_rows: the grid is `num_rows` by `num_rows` digits.
-        seed: integer seed of the NumPy draw of `z`.
+        seed: non-negative integer seed of the NumPy draw of `z`, named in the title: the
+            same decoder and seed give the same figure.
         latent_dim: size of `z`; read from a functional decoder's input when `None`.
     """
     latent_dim = latent_dim or latent_dim_of(decoder)
     z = np.random.default_rng(seed).standard_normal((num_rows * num_rows, latent_dim))
     images = decoder.predict(z.astype(np.float32), verbose=0)
     shape = image_shape(images.shape[1:])
-    fig = Figure(figsize=(6, 6))
+    fig = Figure(figsize=(6, 6.3), layout="constrained")
     ax = fig.subplots()
-    ax.imshow(_tile(images.reshape((-1,) + shape), num_rows, num_rows), cmap="gray",
-              vmin=0, vmax=1)
-    ax.set_title("samples from the prior p(z) = N(0, I)")
-    ax.axis("off")
+    _show_grid(ax, images.reshape((-1,) + shape), num_rows, num_rows)
+    ax.set_title(f"decoder means for z ~ p(z) = N(0, I), seed {seed}")
     return fig
 
 
-def plot_latent_space(encoder, x, labels):
-    """Posterior means `z_mean` coloured by label; projected on two principal axes if K > 2."""
+# Fashion-MNIST's classes, by label (Xiao et al. 2017).
+FASHION_MNIST_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal",
+                         "shirt", "sneaker", "bag", "ankle boot")
+
+
+def plot_latent_space(encoder, x, labels, label_name="digit", class_names=None):
+    """Posterior means `z_mean` coloured by label; projected on two principal axes if K > 2.
+
+    Each label has one colour band in the colorbar, its tick at the band's centre.
+
+    Args:
+        encoder: model `x -> [z_mean, z_log_var]`.
+        x: array of shape `(num_images,) + example_shape`.
+        labels: integer array of shape `(num_images,)`.
+        label_name: what the labels are, the colorbar's title.
+        class_names: the name of each label value, `class_names[label]`, for the ticks;
+            the label values themselves when `None`.
+    """
     z_mean, _ = encoder.predict(x, verbose=0)
     latent_dim = z_mean.shape[1]
-    title = "latent space (z_mean)"
+    axis_names = ["z1", "z2"]
+    title = f"posterior means z_mean of {len(x)} test images"
     if latent_dim > 2:
         centred = z_mean - z_mean.mean(axis=0)
         _, _, components = np.linalg.svd(centred, full_matrices=False)
         z_mean = centred @ components[:2].T
-        title = f"latent space (z_mean, {latent_dim}-D, first two principal axes)"
-    elif z_mean.shape[1] == 1:
+        axis_names = ["first principal axis", "second principal axis"]
+        title += f",\n{latent_dim}-D, projected on its first two principal axes"
+    elif latent_dim == 1:
         z_mean = np.concatenate([z_mean, np.zeros_like(z_mean)], axis=1)
-    fig = Figure(figsize=(6, 5))
+    values, index = np.unique(labels, return_inverse=True)
+    palette = matplotlib.colormaps["tab10" if len(values) <= 10 else "tab20"]
+    colours = ListedColormap([palette(i % palette.N) for i in range(len(values))])
+    norm = BoundaryNorm(np.arange(len(values) + 1) - 0.5, len(values))
+    fig = Figure(figsize=(6.5, 5.2), layout="constrained")
     ax = fig.subplots()
-    points = ax.scatter(z_mean[:, 0], z_mean[:, 1], c=labels, cmap="tab10", s=3)
-    fig.colorbar(points, ax=ax, label="label")
+    points = ax.scatter(z_mean[:, 0], z_mean[:, 1], c=index, cmap=colours, norm=norm, s=4)
+    bar = fig.colorbar(points, ax=ax, ticks=np.arange(len(values)))
+    bar.set_ticklabels([str(class_names[v]) if class_names else str(v) for v in values])
+    bar.ax.tick_params(length=0)
+    bar.set_label(label_name)
+    ax.set_xlabel(axis_names[0])
+    if latent_dim == 1:
+        ax.set_yticks([])
+        ax.set_ylabel("(a 1-D latent space)")
+    else:
+        ax.set_ylabel(axis_names[1])
     ax.set_title(title)
     return fig
 
@@ -139,7 +195,8 @@ def plot_latent_space(encoder, x, labels):
 def plot_manifold(decoder, num_rows=20, latent_dim=None):
     """Decoded digits on a grid of 2-D latent points at evenly spaced prior quantiles.
 
-    `latent_dim` is read from a functional decoder's input when `None`; it must be 2.
+    The axes are `z1` and `z2`, each tile's value on its tick. `latent_dim` is read from a
+    functional decoder's input when `None`; it must be 2.
     """
     latent_dim = latent_dim or latent_dim_of(decoder)
     if latent_dim != 2:
@@ -147,27 +204,32 @@ def plot_manifold(decoder, num_rows=20, latent_dim=None):
                              latent_dim)
     quantiles = [statistics.NormalDist().inv_cdf(p)
                  for p in np.linspace(0.05, 0.95, num_rows)]
-    # Rows go from high z_2 at the top to low z_2 at the bottom.
+    # Rows go from high z2 at the top to low z2 at the bottom.
     z = np.array([[z1, z2] for z2 in quantiles[::-1] for z1 in quantiles], dtype=np.float32)
     images = decoder.predict(z, verbose=0)
     shape = image_shape(images.shape[1:])
-    fig = Figure(figsize=(8, 8))
+    fig = Figure(figsize=(8, 8.4), layout="constrained")
     ax = fig.subplots()
-    ax.imshow(_tile(images.reshape((-1,) + shape), num_rows, num_rows), cmap="gray",
-              vmin=0, vmax=1)
-    ax.set_title("2-D latent manifold (z at prior quantiles 5%..95%)")
-    ax.axis("off")
+    _show_grid(ax, images.reshape((-1,) + shape), num_rows, num_rows)
+    labels = [f"{value:.2f}" for value in quantiles]
+    ax.set_xticks(_tile_centres(num_rows, shape[1]), labels, rotation=90, fontsize="small")
+    ax.set_yticks(_tile_centres(num_rows, shape[0]), labels[::-1], fontsize="small")
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    ax.set_title("decoder means on a grid of z at the prior's 5%..95% quantiles")
     return fig
 
 
-def run_figures(encoder, decoder, x_test, y_test, history, latent_dim, seed=0):
+def run_figures(encoder, decoder, x_test, y_test, history, latent_dim, seed=0,
+                label_name="digit", class_names=None):
     """The figures of a training run by name, those of `FIGURES` (the manifold only for
-    `latent_dim` 2), which it writes as `NAME.png`."""
+    `latent_dim` 2), which it writes as `NAME.png`; `label_name` and `class_names` as
+    `plot_latent_space` takes them."""
     figures = {
         "loss_curves": plot_history(history),
         "reconstructions": plot_reconstructions(encoder, decoder, x_test),
         "prior_samples": plot_prior_samples(decoder, seed=seed, latent_dim=latent_dim),
-        "latent_space": plot_latent_space(encoder, x_test, y_test),
+        "latent_space": plot_latent_space(encoder, x_test, y_test, label_name, class_names),
     }
     if latent_dim == 2:
         figures["manifold"] = plot_manifold(decoder, latent_dim=latent_dim)
@@ -175,7 +237,7 @@ def run_figures(encoder, decoder, x_test, y_test, history, latent_dim, seed=0):
 
 
 def png_bytes(figure, dpi=100):
-    """The figure as PNG file contents."""
+    """The figure as PNG file contents, cropped to what it draws."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.1)
     return buffer.getvalue()

@@ -1,10 +1,14 @@
 """Draws a grid of new digits from the prior with a trained run's decoder.
 
-Usage: `python -m keras_vae.sample RUN_DIR [--num-rows 10] [--seed 0] [--out PATH]` writes the
-grid as a PNG and prints its path. TensorFlow loads only once the arguments are checked.
+Usage: `python -m keras_vae.sample RUN_DIR [--num-rows 10] [--seed S] [--out PATH]` writes the
+grid as a PNG and prints its path. Each run draws new digits, with a seed of its own unless
+`--seed` gives one; the figure's title names it, so `--seed` draws the same digits again. The
+run's own seed (`seed` in its config.json) draws the digits of its prior_samples.png.
+TensorFlow loads only once the arguments are checked.
 """
 
 import os
+import random
 import sys
 
 from keras_vae import atomic, checks, cli
@@ -17,13 +21,15 @@ def parse_args(argv=None):
     parser.add_argument("run_dir", metavar="RUN_DIR", help="run directory written by python -m keras_vae.train")
     parser.add_argument("--num-rows", type=int, default=10, metavar="N",
                         help="the grid is N by N digits")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the latent draws")
+    parser.add_argument("--seed", type=int, default=None, metavar="S",
+                        help="seed of the latent draws, named in the figure's title (default: a "
+                        "new one each time)")
     parser.add_argument("--out", default=None, metavar="PATH",
                         help="PNG to write (default: RUN_DIR/samples.png)")
     args = parser.parse_args(argv)
     with cli.bad_input():
         checks.positive_int("--num-rows", args.num_rows)
-        if args.seed < 0:  # NumPy's generator takes any non-negative integer.
+        if args.seed is not None and args.seed < 0:  # NumPy takes any non-negative integer.
             raise checks.invalid("--seed", "a non-negative integer", args.seed)
         RunDir(args.run_dir).check_finished("RUN_DIR")
         if args.out is not None:
@@ -48,11 +54,18 @@ def main(argv=None):
         config, _, _, decoder = run_dir.load("RUN_DIR")
     except cli.UsageError as error:
         return cli.usage_error(error)
-    figure = plots.plot_prior_samples(decoder, args.num_rows, args.seed, config.latent_dim)
+    seed = random.randrange(2**32) if args.seed is None else args.seed
+    figure = plots.plot_prior_samples(decoder, args.num_rows, seed, config.latent_dim)
+    png = plots.png_bytes(figure)
     path = args.out or run_dir.figure_file("samples")
-    atomic.replace_atomically(path, lambda partial: figure.savefig(partial, dpi=100))
+    atomic.replace_atomically(path, lambda partial: _write_bytes(partial, png))
     print(path)
     return 0
+
+
+def _write_bytes(path, contents):
+    with open(path, "wb") as file:
+        file.write(contents)
 
 
 if __name__ == "__main__":

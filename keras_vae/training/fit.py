@@ -157,8 +157,13 @@ def _save_models(run_dir, vae, encoder, decoder, warn):
 
 def _save_figures(config, run_dir, encoder, decoder, data, history):
     """Writes the run's PNG plots, and with --tensorboard the same images to its logs."""
+    labels = dict(label_name="digit")
+    if config.data_path:
+        labels = dict(label_name="label")
+    elif config.dataset == "fashion_mnist":
+        labels = dict(label_name="class", class_names=plots.FASHION_MNIST_CLASSES)
     figures = plots.run_figures(encoder, decoder, data.x_test, data.y_test, history,
-                                config.latent_dim, config.seed)
+                                config.latent_dim, config.seed, **labels)
     pngs = {}
     for name, figure in figures.items():
         pngs[name] = plots.png_bytes(figure)
