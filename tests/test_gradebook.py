@@ -1,47 +1,219 @@
-"""A whole class graded at once: one row per student, and no submission affects another."""
+"""A whole class graded at once: one row per student with its status, re-grading replaces just
+the rows graded again, refusals come before anyone is graded, and the class report agrees with
+the gradebook."""
 
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import zipfile
 
+import jsonschema
 import pytest
 
-from tests.grading import ROOT, max_score
+from keras_vae.graded import class_report, feedback, gradebook, report, rubric, sandbox
+from tests.grading import ROOT, SCHEMA, max_score
 
 ALTERNATIVE = os.path.join(ROOT, "tests", "solutions", "alternative.py")
+STUBS = os.path.join(ROOT, "assignments", "__init__.py")
+FAILS_TO_IMPORT = os.path.join(ROOT, "tests", "solutions", "fails_to_import.py")
+PROGRESS = re.compile(r"(grading: +\d+%\|[^\r\n]*[\r\n]*)*")
 
 
-def test_an_empty_class_gets_a_gradebook_of_its_header(tmp_path):
+def grade_class(*arguments, timeout=120):
+    return subprocess.run([sys.executable, "-m", "keras_vae.grade", *arguments], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def submit(class_dir, name, source, path="assignments/__init__.py"):
+    (class_dir / name / path).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, class_dir / name / path)
+
+
+def read_rows(path):
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_an_empty_class_is_refused_in_one_line(tmp_path):
+    """An empty folder of submissions is bad input: one line, exit status 2, nothing written."""
     (tmp_path / "class").mkdir()
-    out = tmp_path / "grades" / "week1"
-    completed = subprocess.run(
-        [sys.executable, "-m", "keras_vae.grade", "--submissions", str(tmp_path / "class"),
-         "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert (completed.returncode, completed.stdout) == (0, f"Gradebook: {out / 'gradebook.csv'}\n")
-    with open(out / "gradebook.csv", newline="") as file:
-        rows = list(csv.reader(file))
-    assert len(rows) == 1 and rows[0][:3] == ["name", "score", "maximum"]
+    out = tmp_path / "grades"
+    completed = grade_class("--submissions", str(tmp_path / "class"), "--out", str(out))
+    assert (completed.returncode, completed.stdout, completed.stderr) == (2, "", (
+        f"error: Invalid value for `--submissions`: expected a folder of submissions (folders or "
+        f".zip files), received '{tmp_path / 'class'}', which holds none.\n"))
+    assert not out.exists()
+
+
+def test_a_student_not_in_the_folder_is_refused_in_one_line(tmp_path):
+    submit(tmp_path / "class", "alice", STUBS)
+    completed = grade_class("--submissions", str(tmp_path / "class"), "--out",
+                            str(tmp_path / "out"), "--student", "bob")
+    assert (completed.returncode, completed.stdout, completed.stderr) == (2, "", (
+        f"error: Invalid value for `--student`: expected the name of a submission in "
+        f"{tmp_path / 'class'}, received 'bob'.\n"))
+
+
+def test_the_secret_seed_is_refused_to_a_grading_as_the_own_user(tmp_path):
+    """With --seed-file, submissions may not run as the grader's own user (it could read the
+    seed)."""
+    submit(tmp_path / "class", "alice", STUBS)
+    seed_file = tmp_path / "grading_seed"
+    seed_file.write_text("1234\n")
+    completed = grade_class("--submissions", str(tmp_path / "class"), "--out",
+                            str(tmp_path / "out"), "--seed-file", str(seed_file),
+                            "--sandbox-user", "none")
+    assert (completed.returncode, completed.stdout, completed.stderr) == (2, "", (
+        "error: Invalid value for `--sandbox-user`: expected a user to run submissions as, with "
+        "the secret seed (a submission run as your own user could read it), received 'none'.\n"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_seed_file_that_holds_no_seed_is_refused_in_one_line(tmp_path):
+    submit(tmp_path / "class", "alice", STUBS)
+    (tmp_path / "seed").write_text("not a seed\n")
+    completed = grade_class("--submissions", str(tmp_path / "class"), "--out",
+                            str(tmp_path / "out"), "--seed-file", str(tmp_path / "seed"))
+    assert completed.returncode == 2 and completed.stdout == "", completed
+    assert completed.stderr.startswith(
+        f"error: Invalid value for `--seed-file`: expected the grading_seed file or the "
+        f"autograder.zip of a release, received '{tmp_path / 'seed'}', which holds no seed (")
+    assert completed.stderr.count("\n") == 1, completed.stderr
+
+
+def test_a_class_that_would_run_as_the_graders_own_user_is_refused_before_grading(tmp_path):
+    """Where the sandbox user cannot run this Python (a venv under /root) or the grader is not
+    root, the class is refused in one line naming why and the two ways out."""
+    user, note = sandbox.sandbox_user(sandbox.DEFAULT_USER, sys.executable)
+    if user is not None:
+        pytest.skip("the sandbox user can run this Python here: nothing to refuse")
+    submit(tmp_path / "class", "alice", ALTERNATIVE)
+    out = tmp_path / "out"
+    completed = grade_class("--submissions", str(tmp_path / "class"), "--out", str(out))
+    assert (completed.returncode, completed.stdout) == (2, "")
+    assert completed.stderr == (
+        f"error: Invalid value for `--sandbox-user`: expected a user that can run the grader's "
+        f"Python, so that no submission runs as the grader's own user, received "
+        f"'{sandbox.DEFAULT_USER}', which is refused: {note}. {gradebook.FIX_HINT}.\n")
+    assert "--sandbox-user none" in completed.stderr and "outside a private home" in (
+        completed.stderr)
+    assert not out.exists()
+
+
+def _results(message, passed=()):
+    """results.json of a grading whose items all failed with `message`, but those `passed`."""
+    rows = list(rubric.rows(rubric.rubric(), "failed", message).values())
+    for row in rows:
+        if row["id"] in passed:
+            row.update(status="passed", message="")
+    notes = {"seed": "public", "containment": "a test", "findings": []}
+    return report.gradescope_results(rows, 1.0, report.format_rubric(rows), notes)
+
+
+def test_an_import_error_reads_once_with_the_full_rubric():
+    """A submission that failed to import is `import error`; its first item carries the error
+    (without a pointer to another function), every other item points at it, the 42 items and
+    the maximum stay."""
+    error = feedback.import_failed("Python raised RuntimeError: a typo")
+    status, results = gradebook.classify(_results(f"{error}\nFix reparameterize first: it fails"))
+    assert status == "import error"
+    tests = [t for t in results["tests"] if t["number"] != "instructor.review"]
+    assert len(tests) == len(rubric.rubric()) and sum(t["max_score"] for t in tests) == max_score()
+    assert tests[0]["output"] == error
+    pointer = f"not graded: the submission failed to import, see {tests[0]['number']}."
+    assert {t["output"] for t in tests[1:]} == {pointer}
+    assert results["output"].count(error) == 1 and "Fix " not in results["output"]
+    with open(SCHEMA) as file:
+        jsonschema.validate(results, json.load(file))
+
+
+@pytest.mark.parametrize("message, status", [
+    (feedback.stopped("importing", "it exited with status 0"), "import error"),
+    (feedback.NOT_IMPLEMENTED, "graded"),
+    (feedback.stopped("building", "took longer than the 60 s allowed (60 s per test)"),
+     "timed out"),
+    (feedback.did_not_run(900), "timed out"),
+    ("not graded: nothing was run", "refused"),
+])
+def test_each_kind_of_finished_grading_gets_its_status(message, status):
+    """An untouched stub is graded (0 points), unlike a submission that failed to import."""
+    assert gradebook.classify(_results(message))[0] == status
+
+
+def _row(name, score, status="graded", passed=()):
+    points = {item.id: item.points if item.id in passed else 0 for item in rubric.rubric()}
+    return gradebook.Row(name, score, max_score(), status, "2026-12-01T10:00:00+00:00", "secret",
+                         "nobody", points)
+
+
+def test_the_class_report_pass_rates_count_the_rows_that_ran(tmp_path):
+    """pass_rates.csv counts, per item, the graded rows with its full points; the LMS import has
+    one username,score line per row; the figure is written."""
+    items = [item.id for item in rubric.rubric()]
+    rows = [_row("alice", max_score(), passed=items), _row("bob", 3, passed=items[:2]),
+            _row("carol", 0, "import error"), _row("dave", 0, "no file found")]
+    class_report.write(str(tmp_path), rows)
+    rates = {line["item"]: line for line in read_rows(tmp_path / class_report.RATES)}
+    assert set(rates) == set(items)
+    for item_id, line in rates.items():
+        expected = 2 if item_id in items[:2] else 1
+        assert (int(line["passed"]), int(line["ran"])) == (expected, 2), (item_id, line)
+    first = list(rates)[0]
+    assert float(rates[first]["pass_rate"]) == 0.5, "expected the least passed item first"
+    with open(tmp_path / class_report.LMS) as file:
+        assert file.read() == "username,score\nalice,54\nbob,3\ncarol,0\ndave,0\n"
+    assert (tmp_path / class_report.FIGURE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_regrading_replaces_only_the_rows_graded_again(tmp_path, monkeypatch):
+    """Grading some students into an OUT with a gradebook keeps every other row as it was,
+    replaces theirs and says so; a gradebook written before statuses were kept reads too."""
+    out = tmp_path / "out"
+    out.mkdir()
+    items = [item.id for item in rubric.rubric()]
+    with open(out / "gradebook.csv", "w", newline="") as file:  # the earlier format
+        writer = csv.writer(file)
+        writer.writerow(["name", "score", "maximum", *items])
+        writer.writerow(["alice", max_score(), max_score(), *(i.points for i in rubric.rubric())])
+        writer.writerow(["bob", 0, max_score(), *([0] * len(items))])
+    monkeypatch.setattr(gradebook, "grade_one", lambda path, arguments, seconds: (
+        "graded", _results("wrong", passed=items[:3])))
+    plan = gradebook.Plan([("bob", "unused")], 1, "secret", "a file", "nobody", True)
+    rows, replaced = gradebook.grade_class(plan, str(out))
+    lines = read_rows(out / "gradebook.csv")
+    assert [line["name"] for line in lines] == ["alice", "bob"]
+    assert lines[0]["score"] == str(max_score()) and lines[0]["status"] == ""
+    assert lines[1]["status"] == "graded" and lines[1]["seed"] == "public"
+    assert int(lines[1]["score"]) == sum(i.points for i in rubric.rubric()[:3])
+    assert list(replaced) == ["bob"]
+    summary = gradebook.summary(str(out), rows, replaced, plan)
+    assert summary[0] == f"Gradebook: {out / 'gradebook.csv'} (2 rows: 1 graded, 1 unknown)"
+    assert summary[1].startswith(f"Replaced the row of bob: 0 -> {lines[1]['score']} of 54 (")
+    assert summary[2] == "Kept 1 row of students not graded now."
+
+
+def _can_grade_contained():
+    return sandbox.sandbox_user(sandbox.DEFAULT_USER, sys.executable)[0] is not None
 
 
 @pytest.mark.slow
-def test_a_folder_of_submissions_becomes_a_gradebook(tmp_path):
-    """A correct, a nested stub, a misnamed, a zipped mistaken and a hostile submission."""
+def test_a_class_gets_a_row_and_a_status_per_student_and_a_regrade_keeps_the_others(tmp_path):
+    """A correct, a nested stub, a misnamed, a zipped mistaken, an import failure, a hostile and
+    a refused zip; then bob's corrected submission alone, into the same OUT."""
     class_dir = tmp_path / "class"
-    (class_dir / "alice" / "assignments").mkdir(parents=True)
-    shutil.copy(ALTERNATIVE, class_dir / "alice" / "assignments" / "__init__.py")
-    (class_dir / "bob" / "upload" / "assignments").mkdir(parents=True)
-    shutil.copy(os.path.join(ROOT, "assignments", "__init__.py"),
-                class_dir / "bob" / "upload" / "assignments" / "__init__.py")
-    (class_dir / "carol").mkdir()
-    shutil.copy(ALTERNATIVE, class_dir / "carol" / "vae.py")
+    submit(class_dir, "alice", ALTERNATIVE)
+    submit(class_dir, "bob", STUBS, "upload/assignments/__init__.py")
+    submit(class_dir, "carol", ALTERNATIVE, "vae.py")
     mistaken = open(ALTERNATIVE).read().replace("return tf.reduce_sum(tfd.kl_divergence(",
                                                 "return -tf.reduce_sum(tfd.kl_divergence(")
     with zipfile.ZipFile(class_dir / "erin.zip", "w") as archive:
         archive.writestr("assignments/__init__.py", mistaken)
+    submit(class_dir, "frank", FAILS_TO_IMPORT, "__init__.py")
+    (class_dir / "grace.zip").write_text("not a zip")
     (class_dir / "mallory").mkdir()
     (class_dir / "mallory" / "__init__.py").write_text(
         "import glob, os\n"
@@ -49,23 +221,59 @@ def test_a_folder_of_submissions_becomes_a_gradebook(tmp_path):
         "    open(path, 'w').write('{}')\n"
         "os._exit(0)\n")
     out = tmp_path / "out"
-    completed = subprocess.run(
-        [sys.executable, "-m", "keras_vae.grade", "--submissions", str(class_dir), "--out",
-         str(out), "--workers", "2"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    user = [] if _can_grade_contained() else ["--sandbox-user", "none"]
+    completed = grade_class("--submissions", str(class_dir), "--out", str(out), "--workers", "2",
+                            *user, timeout=1500)
     assert completed.returncode == 0, completed.stderr[-2000:]
-    assert completed.stdout == f"Gradebook: {out / 'gradebook.csv'}\n"
-    with open(out / "gradebook.csv") as file:
-        rows = list(csv.reader(file))
-    from keras_vae.graded.rubric import rubric
-
-    assert rows[0] == ["name", "score", "maximum"] + [item.id for item in rubric()]
-    scores = {row[0]: (int(row[1]), int(row[2])) for row in rows[1:]}
-    assert set(scores) == {"alice", "bob", "carol", "erin", "mallory"}
-    assert scores["alice"] == (max_score(), max_score())
-    assert scores["bob"][0] == scores["carol"][0] == scores["mallory"][0] == 0
-    assert 0 < scores["erin"][0] < max_score()
-    for name in scores:
+    assert PROGRESS.fullmatch(completed.stderr), completed.stderr[-2000:]
+    runs_as = "root (own user)" if user else "fresh user ids, one for each stage"
+    announced = [f"Grading 7 submissions with the public seed (the one students grade themselves "
+                 f"on), running them as {runs_as}.",
+                 "Not the grade that counts: students can grade themselves on the public seed's "
+                 "inputs. For the grade that counts, pass --seed-file RELEASE/grading_seed "
+                 "(written by python -m keras_vae.release)."]
+    if user:
+        announced.append("Not the grade that counts: submissions run as your own user, so one "
+                         "could change your files or another's results.")
+    assert completed.stdout.splitlines() == announced + [
+        f"Gradebook: {out / 'gradebook.csv'} (7 rows: 3 graded, 2 import error, 1 no file "
+        f"found, 1 refused)",
+        *class_report.summary(str(out))], completed.stdout
+    rows = {row["name"]: row for row in read_rows(out / "gradebook.csv")}
+    assert list(next(iter(rows.values())))[:7] == list(gradebook.COLUMNS)
+    status = {name: (row["status"], int(row["score"])) for name, row in rows.items()}
+    assert status == {"alice": ("graded", max_score()), "bob": ("graded", 0),
+                      "carol": ("no file found", 0), "erin": ("graded", status["erin"][1]),
+                      "frank": ("import error", 0), "grace": ("refused", 0),
+                      "mallory": ("import error", 0)}, status
+    assert 0 < status["erin"][1] < max_score()
+    for name, row in rows.items():
         results = json.loads((out / name / "results.json").read_text())
+        with open(SCHEMA) as file:
+            jsonschema.validate(results, json.load(file))
         assert sum(t["max_score"] for t in results["tests"]) == max_score(), name
-    carol = json.loads((out / "carol" / "results.json").read_text())
-    assert "received vae.py" in carol["tests"][0]["output"]
+        assert row["user"] == runs_as and re.fullmatch(r"2\d{3}-\d\d-\d\dT[\d:]{8}\+00:00",
+                                                       row["graded_at"]), row
+    assert "received vae.py" in json.loads((out / "carol" / "results.json").read_text())[
+        "tests"][0]["output"]
+    rates = {line["item"]: line for line in read_rows(out / class_report.RATES)}
+    ran = [row for row in rows.values() if row["status"] == "graded"]
+    for item in rubric.rubric():
+        passed = sum(1 for row in ran if float(row[item.id]) == item.points)
+        assert (int(rates[item.id]["passed"]), int(rates[item.id]["ran"])) == (passed, 3), item.id
+
+    fixed = tmp_path / "resubmitted"
+    submit(fixed, "bob", ALTERNATIVE)
+    completed = grade_class("--submissions", str(fixed), "--out", str(out), *user, timeout=900)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    again = {row["name"]: row for row in read_rows(out / "gradebook.csv")}
+    assert {name: row for name, row in again.items() if name != "bob"} == {
+        name: row for name, row in rows.items() if name != "bob"}
+    assert (again["bob"]["status"], int(again["bob"]["score"])) == ("graded", max_score())
+    lines = completed.stdout.splitlines()
+    assert lines[-5:-2] == [
+        f"Gradebook: {out / 'gradebook.csv'} (7 rows: 3 graded, 2 import error, 1 no file "
+        f"found, 1 refused)",
+        f"Replaced the row of bob: 0 -> {max_score()} of {max_score()} "
+        f"({rows['bob']['graded_at']} -> {again['bob']['graded_at']})",
+        "Kept 6 rows of students not graded now."], completed.stdout

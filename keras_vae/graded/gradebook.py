@@ -1,87 +1,297 @@
 """Grades a whole class at once: every submission in a folder, in parallel, into a gradebook.
 
-Usage: `python -m keras_vae.grade --submissions DIR --out OUT [--workers N]`
+Usage: `python -m keras_vae.grade --submissions DIR --out OUT [--seed-file FILE] [--student NAME
+...] [--workers N]`
 
 Each entry of `DIR` is one student's submission: a folder holding `assignments/__init__.py` or
 `__init__.py` (up to three folders deep), or a `.zip` of one; its name without `.zip` is the
 student's. Each is graded by its own `python -m keras_vae.grade` process (its own sandbox,
 timeout and memory limit), so a broken, hanging or hostile submission never stops or changes
-the others. Writes `OUT/gradebook.csv` (name, score, maximum, then the points of each rubric
-item) and `OUT/<name>/results.json` with the feedback.
+the others. `OUT/gradebook.csv` has a row per student (name, score, maximum, status, time graded,
+seed, user, then the points of each rubric item); `OUT/<name>/results.json` has the feedback.
+Grading into an `OUT` that has a gradebook replaces the rows of the students graded now and keeps
+the others'. `class_report.py` writes the class report beside the gradebook.
 """
 
 import concurrent.futures
 import csv
+import dataclasses
+import datetime
 import io
 import json
 import os
+import pwd
 import subprocess
 import sys
 import tempfile
 
 from tqdm import tqdm
 
-from keras_vae import atomic
-from keras_vae.graded import rubric, submission
-from keras_vae.graded.report import not_graded, write_results
+from keras_vae import atomic, checks
+from keras_vae.graded import class_report, feedback, report, rubric, sandbox, submission
+
+STATUSES = ("graded", "import error", "timed out", "no file found", "refused", "grader failed")
+COLUMNS = ("name", "score", "maximum", "status", "graded_at", "seed", "user")
+IMPORT_FAILED = (feedback.import_failed(""), feedback.stopped("importing", "")[:-2])
+TIME_LIMITS = ("took longer than", "grading deadline of", "did not finish in time")
+FIX_HINT = ("Grade as root, from a virtual environment every user can run (made from a Python "
+            "outside a private home: /usr/bin/python3 -m venv /opt/keras-vae), or pass "
+            "--sandbox-user none to grade as your own user, for feedback only")
 
 
-def _entries(folder):
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One student's line of the gradebook; `points` maps each rubric id to the points earned."""
+
+    name: str
+    score: float
+    maximum: int
+    status: str
+    graded_at: str
+    seed: str
+    user: str
+    points: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What a class grading grades, with which seed and as whom (see `plan`)."""
+
+    entries: list
+    seed: int
+    seed_kind: str
+    seed_source: str
+    user: str
+    contained: bool
+
+
+def entries(folder):
+    """`[(name, path)]` of the submissions in `folder`, by name."""
     names = sorted(os.listdir(folder))
     return [(name[:-4] if name.endswith(".zip") else name, os.path.join(folder, name))
             for name in names if not name.startswith(".")
             and (os.path.isdir(os.path.join(folder, name)) or name.endswith(".zip"))]
 
 
-def grade_one(path, grade_arguments):
-    """Grades one submission in a folder of its own; returns its results."""
+def plan(folder, students, seed, seed_kind, seed_source, sandbox_user):
+    """Checks a class grading before anyone is graded; returns its `Plan`.
+
+    Raises:
+        ValueError: naming the flag, for a folder without submissions, a `--student` not in it,
+            the secret seed without a sandbox user, or a sandbox user that cannot run the
+            grader's Python (submissions would run as the grader's own user: root, often).
+    """
+    found = entries(folder)
+    if not found:
+        raise checks.invalid("--submissions", "a folder of submissions (folders or .zip files)",
+                             folder, "which holds none")
+    names = [name for name, _ in found]
+    for student in students or ():
+        if student not in names:
+            raise checks.invalid("--student", f"the name of a submission in {folder}", student)
+    if students:
+        found = [(name, path) for name, path in found if name in students]
+    if seed_kind == "secret" and sandbox_user in (None, "", "none"):
+        raise checks.invalid("--sandbox-user", "a user to run submissions as, with the secret "
+                             "seed (a submission run as your own user could read it)",
+                             sandbox_user)
+    user, containment = sandbox.sandbox_user_or_note(sandbox_user, "secret")
+    if user is None and sandbox_user not in (None, "", "none"):
+        raise checks.invalid("--sandbox-user", "a user that can run the grader's Python, so that "
+                             "no submission runs as the grader's own user", sandbox_user,
+                             f"which is refused: {containment}. {FIX_HINT}")
+    own = pwd.getpwuid(os.geteuid()).pw_name
+    label = user[2] if user is not None else f"{own} (own user)"
+    return Plan(found, seed, seed_kind, seed_source, label, user is not None)
+
+
+def announce(plan):
+    """The lines a class grading prints before it starts: how many, which seed, which user, and
+    whether these scores are the grade that counts."""
+    lines = [f"Grading {len(plan.entries)} submission{'s' * (len(plan.entries) != 1)} with the "
+             f"{plan.seed_kind} seed ({plan.seed_source}), running them as {plan.user}."]
+    if plan.seed_kind != "secret":
+        lines.append(f"Not the grade that counts: students can grade themselves on the "
+                     f"{plan.seed_kind} seed's inputs. For the grade that counts, pass "
+                     "--seed-file RELEASE/grading_seed (written by python -m keras_vae.release).")
+    if not plan.contained:
+        lines.append("Not the grade that counts: submissions run as your own user, so one could "
+                     "change your files or another's results.")
+    return lines
+
+
+def _results(status, message):
+    return status, report.not_graded(message)[1]
+
+
+def _collapse_import_error(results):
+    """One import error reads once: the first item carries it and the others point at it."""
+    tests = [t for t in results["tests"] if t["number"] != "instructor.review"]
+    first = tests[0]
+    first["output"] = first["output"].split("\nFix ", 1)[0]
+    for test in tests[1:]:
+        test["output"] = (f"not graded: the submission failed to import, see "
+                          f"{first['number']}.")
+    rows = [{"id": t["number"], "points": int(t["max_score"]), "status": t["status"],
+             "title": t["name"], "message": t["output"]} for t in tests]
+    results["output"] = report.format_rubric(rows)
+    return results
+
+
+def classify(results):
+    """The status of a submission the grader finished (`graded`, `import error`, `timed out`,
+    or `refused` where the grader ran none of it), with its results, an import error told
+    once."""
+    outputs = [t["output"] for t in results["tests"] if t["number"] != "instructor.review"]
+    if outputs and all(o.startswith(IMPORT_FAILED) for o in outputs):
+        return "import error", _collapse_import_error(results)
+    if outputs and all(o.startswith("not graded:") for o in outputs):
+        return "refused", results
+    if any(limit in output for output in outputs for limit in TIME_LIMITS):
+        return "timed out", results
+    return "graded", results
+
+
+def grade_one(path, grade_arguments, seconds):
+    """Grades one submission in a folder of its own; returns `(status, results)`."""
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with tempfile.TemporaryDirectory(prefix="keras-vae-class-") as work:
         try:
-            found = submission.find(submission.unpack(path, os.path.join(work, "upload")))
+            upload = submission.unpack(path, os.path.join(work, "upload"))
         except submission.SubmissionError as error:
-            return not_graded(str(error))[1]
+            return _results("refused", f"the upload was refused: {error}")
+        try:
+            found = submission.find(upload)
+        except submission.SubmissionError as error:
+            return _results("no file found", str(error))
         staging = submission.stage(found, os.path.join(work, "staging"))
         results_path = os.path.join(work, "results.json")
         env = dict(os.environ, PYTHONPATH=package_root)
-        subprocess.run([sys.executable, "-m", "keras_vae.grade", "--impl", "assignments",
-                        "--json", results_path, *grade_arguments], cwd=staging, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            subprocess.run([sys.executable, "-m", "keras_vae.grade", "--impl", "assignments",
+                            "--json", results_path, *grade_arguments], cwd=staging, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return _results("timed out", f"the grading did not finish in time ({seconds:g} s)")
         try:
             with open(results_path) as file:
-                return json.load(file)
+                results = json.load(file)
         except (OSError, ValueError):
-            return not_graded("the grader could not finish this submission")[1]
+            return _results("grader failed", "the grader could not finish this submission")
+        return classify(results)
 
 
-def grade_class(folder, out, workers=2, grade_arguments=()):
-    """Grades every submission in `folder`; returns the path of `out/gradebook.csv`.
+def _row(name, status, results, plan, graded_at):
+    scores = {test["number"]: test["score"] for test in results["tests"]}
+    return Row(name, results["score"], rubric.max_score(), status, graded_at,
+               str(results.get("extra_data", {}).get("seed") or plan.seed_kind), plan.user,
+               {item.id: scores.get(item.id, 0.0) for item in rubric.rubric()})
+
+
+def read_gradebook(path):
+    """The rows of the gradebook at `path` by name (none when there is no file); a column the
+    file lacks (one written before statuses were kept) is left empty."""
+    if not os.path.exists(path):
+        return {}
+    with open(path, newline="") as file:
+        found = {}
+        for line in csv.DictReader(file):
+            points = {item.id: float(line.get(item.id) or 0) for item in rubric.rubric()}
+            found[line["name"]] = Row(line["name"], float(line["score"]), int(line["maximum"]),
+                                      *(line.get(column) or "" for column in COLUMNS[3:]),
+                                      points)
+    return found
+
+
+def write_gradebook(path, rows):
+    """Writes `rows` (a dict by name) to `path` atomically, by name."""
+    items = [item.id for item in rubric.rubric()]
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow([*COLUMNS, *items])
+    for name in sorted(rows):
+        row = rows[name]
+        writer.writerow([row.name, _number(row.score), row.maximum, row.status, row.graded_at,
+                         row.seed, row.user, *(_number(row.points.get(i, 0)) for i in items)])
+    atomic.write_text(path, text.getvalue())
+
+
+def grade_class(plan, out, workers=2, grade_arguments=(), seconds=None):
+    """Grades the plan's submissions into `out`; returns `(rows, replaced)`: every row of the
+    gradebook by name, and the rows of the students graded now that it replaced.
 
     Results are written to `out` only once every grading has ended, so no submission's code
     is running while they are written.
     """
-    entries = _entries(folder)
-    items = rubric.rubric()
-    results = {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(grade_one, path, list(grade_arguments)): name
-                   for name, path in entries}
-        for future in tqdm(concurrent.futures.as_completed(futures), total=len(futures),
-                           desc="grading", unit="submission", file=sys.stderr):
-            results[futures[future]] = future.result()
-    for name, _ in entries:
-        write_results(os.path.join(out, name, "results.json"), results[name])
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(["name", "score", "maximum"] + [item.id for item in items])
-    for name, _ in entries:
-        scores = {test["number"]: test["score"] for test in results[name]["tests"]}
-        writer.writerow([name, _number(results[name]["score"]), rubric.max_score()]
-                        + [_number(scores.get(item.id, 0.0)) for item in items])
+    seconds = seconds or 1.5 * rubric_deadline(grade_arguments) + 120
+    outcomes = {}
+    with tempfile.TemporaryDirectory(prefix="keras-vae-seed-") as private:
+        arguments = [*grade_arguments, *_seed_arguments(plan, private)]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(grade_one, path, arguments, seconds): name
+                       for name, path in plan.entries}
+            for future in tqdm(concurrent.futures.as_completed(futures), total=len(futures),
+                               desc="grading", unit="submission", file=sys.stderr):
+                graded_at = datetime.datetime.now(datetime.timezone.utc).isoformat(
+                    timespec="seconds")
+                outcomes[futures[future]] = (*future.result(), graded_at)
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "gradebook.csv")
-    atomic.write_text(path, text.getvalue())
-    return path
+    rows = read_gradebook(path)
+    replaced = {}
+    for name, _ in plan.entries:
+        status, results, graded_at = outcomes[name]
+        report.write_results(os.path.join(out, name, "results.json"), results)
+        if name in rows:
+            replaced[name] = rows[name]
+        rows[name] = _row(name, status, results, plan, graded_at)
+    write_gradebook(path, rows)
+    class_report.write(out, list(rows.values()))
+    return rows, replaced
+
+
+def _seed_arguments(plan, private):
+    """The seed flags of each grading: a secret seed goes in a file of the private folder
+    `private`, readable by this user alone (a command line is readable by every user)."""
+    if plan.seed_kind == "secret":
+        path = os.path.join(private, "grading_seed")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(f"{plan.seed}\n")
+        return ["--seed-file", path]
+    return ["--seed", str(plan.seed)] if plan.seed_kind == "given" else []
+
+
+def rubric_deadline(grade_arguments):
+    """The `--deadline` among `grade_arguments`, else the grader's default."""
+    arguments = list(grade_arguments)
+    if "--deadline" in arguments:
+        return float(arguments[arguments.index("--deadline") + 1])
+    return 900.0
+
+
+def summary(out, rows, replaced, plan):
+    """The lines a class grading prints when it is done."""
+    counts = {}
+    for row in rows.values():
+        counts[row.status or "unknown"] = counts.get(row.status or "unknown", 0) + 1
+    lines = [f"Gradebook: {os.path.join(out, 'gradebook.csv')} ({len(rows)} rows: "
+             + ", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=_status_order)) + ")"]
+    for name in sorted(replaced):
+        lines.append(f"Replaced the row of {name}: {_number(replaced[name].score)} -> "
+                     f"{_number(rows[name].score)} of {rows[name].maximum} "
+                     f"({replaced[name].graded_at or 'time not kept'} -> {rows[name].graded_at})")
+    graded = {name for name, _ in plan.entries}
+    kept = len(rows) - len(graded)
+    if kept:
+        lines.append(f"Kept {kept} row{'s' * (kept != 1)} of students not graded now.")
+    lines += class_report.summary(out)
+    return lines
+
+
+def _status_order(status):
+    return STATUSES.index(status) if status in STATUSES else len(STATUSES)
 
 
 def _number(value):
