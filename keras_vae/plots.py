@@ -239,5 +239,5 @@ def run_figures(encoder, decoder, x_test, y_test, history, latent_dim, seed=0,
 def png_bytes(figure, dpi=100):
     """The figure as PNG file contents, cropped to what it draws."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.1)
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.05)
     return buffer.getvalue()
