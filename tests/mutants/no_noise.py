@@ -8,6 +8,7 @@ MUST_FAIL = (
     "sampling.statistics",
     "sampling.seed",
     "sampling.config",
+    "sampling.gradients",
 )
 
 

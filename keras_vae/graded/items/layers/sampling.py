@@ -125,11 +125,21 @@ def gradients_run(graphs, inputs):
 
 
 def gradients_judge(inputs, observed):
-    for name in ("z_mean", "z_log_var"):
-        assert observed["grad_" + name.removeprefix("z_")] is not None, (
-            f"Expected gradients for both z_mean and z_log_var, received None for {name}.\n"
-            "Likely mistake: z computed outside TensorFlow (NumPy) or from a constant, so the "
-            "encoder cannot learn.")
+    missing = [name for name in ("z_mean", "z_log_var")
+               if observed["grad_" + name.removeprefix("z_")] is None]
+    if missing == ["z_log_var"]:
+        hint = ("the noise term exp(0.5 * z_log_var) * epsilon is cut from the gradient (a "
+                "tf.stop_gradient, or a value computed outside TensorFlow), so the encoder "
+                "cannot learn the variance.")
+    else:
+        hint = ("z computed outside TensorFlow (NumPy) or from a constant, so the encoder "
+                "cannot learn.")
+    assert not missing, (
+        f"Expected gradients for both z_mean and z_log_var, received None for "
+        f"{' and '.join(missing)}.\nLikely mistake: {hint}")
+    # Gradients of a layer that draws no noise (z = z_mean + 0 * z_log_var) match the closed
+    # forms trivially: the draws themselves come first.
+    _expect_posterior_draws(observed["z"], inputs, "Sampling output")
     expect_close(observed["grad_mean"], np.ones_like(inputs["z_mean"]), "d sum(z) / d z_mean",
                  "z must be z_mean plus a term that does not depend on z_mean.")
     z = array(observed["z"], "Sampling output")
