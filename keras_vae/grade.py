@@ -22,7 +22,8 @@ import traceback
 
 from keras_vae import checks, cli
 from keras_vae.graded import grading, sandbox
-from keras_vae.graded.report import format_rubric, gradescope_results, not_graded, write_results
+from keras_vae.graded.report import (format_rubric, gradescope_results, not_graded, print_text,
+                                     write_results)
 from keras_vae.impl import IMPL_HELP, locate
 from keras_vae.release import read_seed
 
@@ -102,6 +103,13 @@ def main(argv=None):
         return cli.usage_error(error)
     if args.submissions is not None:
         return _grade_class(args, seed)
+    if args.seed_file is not None:  # as grading.grade does with an installed secret seed
+        user, note = sandbox.sandbox_user_or_note(args.sandbox_user, "secret")
+        if user is None:
+            return cli.usage_error(checks.invalid(
+                "--seed-file", "to come with a sandbox user that can run this Python (a "
+                "submission run as the grader's own user could read the secret seed)",
+                args.seed_file, f"which is refused: {note}"))
     start = time.monotonic()
     sandbox.become_subreaper()
     try:
@@ -117,9 +125,9 @@ def main(argv=None):
             time.monotonic() - start, {"seed": "unknown", "containment": "unknown",
                                        "output_tail": traceback.format_exc()[-3000:]})
         table = format_rubric(rows)
-    print(table)
     if args.json:
-        write_results(args.json, results)
+        write_results(args.json, results)  # before anything is printed: a print can fail
+    print_text(table)
     return 0
 
 
