@@ -99,3 +99,17 @@ def test_typed_numbers_read_as_numbers():
                                     ("\u0663", 0, "a non-negative integer")):
         with pytest.raises(ValueError, match=f"expected {expected}, received {text!r}"):
             checks.integer_text("--seed", text, minimum)
+
+
+def test_every_activation_keras_takes_by_name_is_known_before_keras_loads():
+    """`checks.ACTIVATIONS` holds every name `keras.activations.get` takes, so no activation
+    Keras knows is refused; a misspelt one is refused naming the argument."""
+    from keras.src.activations import ALL_OBJECTS_DICT
+
+    missing = sorted(set(ALL_OBJECTS_DICT) - set(checks.ACTIVATIONS))
+    assert not missing, f"expected every Keras activation in checks.ACTIVATIONS, missing {missing}"
+    assert checks.activation("activation", "tanh") == "tanh"
+    with pytest.raises(ValueError) as raised:
+        checks.activation("activation", "relux")
+    assert str(raised.value) == ("Invalid value for `activation`: expected the name of a Keras "
+                                 "activation, such as 'relu', received 'relux'.")

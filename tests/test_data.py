@@ -1,10 +1,20 @@
-"""Data loading, the offline fallback, binarization and the input pipeline."""
+"""Data loading, the offline fallback, binarization and the input pipeline; the README's
+library snippet, run as written."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import urllib.error
 
 import keras
 import numpy as np
 import pytest
 
 from keras_vae import data
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_embedded_sample_is_real_mnist_in_keras_layout():
@@ -16,15 +26,29 @@ def test_embedded_sample_is_real_mnist_in_keras_layout():
         assert set(np.unique(arrays["y_train"])) == set(range(10))
 
 
-def test_offline_download_falls_back_to_the_embedded_sample(monkeypatch):
-    """A failed download prints one line and returns the embedded sample scaled to [0, 1]."""
-    def fail():
-        raise Exception("URL fetch failure: Name or service not known")
+def failed_download():
+    """Fails as Keras' `get_file` does offline: its notice, then a bare Exception raised while
+    handling urllib's error, which holds the resolver's."""
+    print("Downloading data from https://storage.googleapis.com/mnist.npz")
+    try:
+        try:
+            raise socket.gaierror(-2, "Name or service not known")
+        except OSError as error:
+            raise urllib.error.URLError(error)
+    except urllib.error.URLError as error:
+        raise Exception(f"URL fetch failure on https://storage.googleapis.com/mnist.npz: "
+                        f"{error.errno} -- {error.reason}")
 
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", fail)
+
+def test_offline_download_falls_back_to_the_embedded_sample(monkeypatch, capsys):
+    """A failed download logs one line with the network's own error, prints nothing else (not
+    Keras' notice), and returns the embedded sample scaled to [0, 1]."""
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", failed_download)
     lines = []
     images = data.load_images("mnist", log=lines.append)
-    assert len(lines) == 1 and "embedded MNIST sample" in lines[0]
+    assert capsys.readouterr() == ("", "")
+    assert lines == ["Could not download mnist ([Errno -2] Name or service not known); using the "
+                     "embedded MNIST sample (5,000 training and 1,000 test images) instead."]
     assert images.x_train.shape == (5000, 28, 28) and images.source == "embedded MNIST sample"
     assert images.x_train.dtype == np.float32 and 0 <= images.x_train.min() <= images.x_train.max() <= 1
 
@@ -85,11 +109,112 @@ def test_pipeline_yields_distinct_images_as_input_and_target():
 
 
 def test_offline_fashion_mnist_is_refused_not_replaced_by_digits(monkeypatch):
-    """Offline, fashion_mnist raises ValueError naming `dataset`: the sample holds digits."""
-    def fail():
-        raise Exception("URL fetch failure")
-
-    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", fail)
-    with pytest.raises(ValueError, match=r"Invalid value for `dataset`: expected a dataset Keras "
-                                         r"can download or find in its cache"):
+    """Offline, fashion_mnist raises ValueError naming `dataset` and why: the sample holds
+    digits."""
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", failed_download)
+    with pytest.raises(ValueError) as raised:
         data.load_images("fashion_mnist", log=pytest.fail)
+    assert str(raised.value) == (
+        "Invalid value for `dataset`: expected a dataset Keras can download or find in its cache "
+        "(offline: --data-path PATH, or --dataset sample), received 'fashion_mnist', whose "
+        "download failed: [Errno -2] Name or service not known.")
+
+
+def test_a_download_that_goes_ahead_shows_keras_notice_and_progress(monkeypatch, capsys):
+    """Keras' notice is held only until its progress follows; then both reach stderr, and
+    stdout stays for a command's results."""
+    def download():
+        print("Downloading data from https://storage.googleapis.com/mnist.npz")
+        sys.stdout.write("11490434/11490434 1s 0us/step\n")
+        with np.load(data.embedded_sample_path()) as arrays:
+            return ((arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"]))
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", download)
+    images = data.load_images("mnist", log=pytest.fail)
+    assert capsys.readouterr() == ("", "Downloading data from https://storage.googleapis.com/"
+                                       "mnist.npz\n11490434/11490434 1s 0us/step\n")
+    assert images.source == "keras.datasets.mnist"
+
+
+def test_a_download_failure_is_named_by_its_first_cause():
+    """The error under Keras' wrapper: a resolver's, a proxy's, a certificate's, an HTTP one."""
+    for cause, expected in (
+            (ConnectionRefusedError(111, "Connection refused"), "[Errno 111] Connection refused"),
+            (OSError("Tunnel connection failed: 403 Forbidden"),
+             "Tunnel connection failed: 403 Forbidden"),
+            (urllib.error.HTTPError("https://x", 404, "Not Found", {}, None),
+             "HTTP Error 404: Not Found")):
+        try:
+            try:
+                raise cause
+            except OSError:
+                raise Exception("URL fetch failure on https://x: None -- wrapped")
+        except Exception as error:
+            assert data.download_failure(error) == expected
+
+
+def test_images_come_in_the_shape_the_model_takes(tmp_path):
+    """`example_shape` gives the dense networks' (784,) or the convolutions' (28, 28, 1)."""
+    flat = data.load_images("sample", example_shape=(784,))
+    assert flat.x_train.shape == (5000, 784) and flat.x_test.shape == (1000, 784)
+    assert data.load_images("sample", example_shape=(28, 28, 1)).x_test.shape == (1000, 28, 28, 1)
+    with pytest.raises(ValueError, match=r"^Invalid value for `example_shape`: expected \(784,\), "
+                                         r"\(28, 28, 1\) or \(28, 28\), received \(32, 32\)\.$"):
+        data.load_images("sample", example_shape=(32, 32))
+
+
+def test_a_data_files_shapes_are_read_from_its_headers(tmp_path):
+    """`image_shapes` gives the arrays' shapes without loading them, and refuses images that are
+    not 28x28 grayscale and labels that do not match them, naming the array."""
+    assert data.image_shapes("sample") == {"x_train": (5000, 28, 28), "y_train": (5000,),
+                                           "x_test": (1000, 28, 28), "y_test": (1000,)}
+    assert data.image_shapes("mnist")["x_train"] == (60000, 28, 28)
+    path = tmp_path / "flat.npz"
+    np.savez(path, x_train=np.zeros((3, 784), np.float32), y_train=np.arange(3),
+             x_test=np.zeros((2, 28, 28, 1), np.uint8), y_test=np.arange(2))
+    assert data.image_shapes(data_path=str(path))["x_test"] == (2, 28, 28, 1)
+    for arrays, why in (
+            (dict(x_train=np.zeros((3, 32, 32, 3))), "x_train has shape (3, 32, 32, 3)"),
+            (dict(y_test=np.arange(3)), "y_test has shape (3,) and dtype int64 beside x_test of "
+                                        "shape (2, 28, 28)"),
+            (dict(x_test=np.full((2, 28, 28), "a")), "x_test has dtype <U1")):
+        np.savez(path, **{"x_train": np.zeros((3, 28, 28)), "y_train": np.arange(3),
+                          "x_test": np.zeros((2, 28, 28)), "y_test": np.arange(2), **arrays})
+        with pytest.raises(ValueError) as raised:
+            data.image_shapes(data_path=str(path), name="--data-path")
+        assert str(raised.value).startswith("Invalid value for `--data-path`: expected an .npz "
+                                            "file of 28x28 grayscale images: ")
+        assert str(raised.value).endswith(f"received '{path}', whose {why}."), raised.value
+        with pytest.raises(ValueError, match=re.escape(f"whose {why}.")):
+            data.load_images(data_path=str(path))  # The same check on the loaded arrays.
+
+
+def test_raw_pixels_are_refused_before_they_train_to_nan():
+    """uint8 pixels of 0 to 255 given for binarization raise ValueError saying to divide them
+    by 255."""
+    raw = np.full((4, 784), 255, np.uint8)
+    with pytest.raises(ValueError) as raised:
+        data.make_dataset(raw, 2, binarize="dynamic")
+    assert str(raised.value) == (
+        "Invalid value for `x`: expected pixel values in [0, 1] for likelihood='bernoulli', "
+        "received 'values in [255, 255]', raw uint8 pixels: divide them by 255.")
+
+
+@pytest.mark.slow
+def test_the_readme_library_snippet_runs_as_written_offline(tmp_path):
+    """The README's library code, with one epoch instead of ten, offline (a closed proxy): it
+    loads the embedded sample, trains, saves, reloads and samples 8 digits of 28x28."""
+    with open(os.path.join(ROOT, "README.md")) as file:
+        readme = file.read()
+    section = readme[readme.index("## The library"):]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)[1]
+    assert "epochs=10" in code, code
+    (tmp_path / "snippet.py").write_text(code.replace("epochs=10", "epochs=1"))
+    result = subprocess.run(
+        [sys.executable, "snippet.py"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=600, env={**os.environ, "PYTHONPATH": ROOT, "KERAS_HOME": str(tmp_path / "k"),
+                          "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Could not download mnist (") and lines[-1] == "(8, 28, 28)", lines
+    assert (tmp_path / "vae.keras").is_file()

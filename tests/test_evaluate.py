@@ -126,6 +126,43 @@ def test_an_error_in_the_runs_implementation_is_its_traceback_not_bad_input(tmp_
         evaluate.main([str(run_dir)])
 
 
+def test_evaluate_names_data_of_the_wrong_shape_before_tensorflow_loads(tmp_path):
+    """--data-path with RGB images: one line naming --data-path and the shapes, exit 2, in a
+    second, as a terminal runs the command."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    run_dir = shutil.copytree(os.path.join(ROOT, "tests", "fixtures", "release_77633a5",
+                                           "finished"), tmp_path / "run")
+    path = tmp_path / "rgb.npz"
+    np.savez(path, x_train=np.zeros((3, 28, 28, 3), np.uint8), y_train=np.arange(3),
+             x_test=np.zeros((3, 28, 28, 3), np.uint8), y_test=np.arange(3))
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "keras_vae.evaluate", str(run_dir),
+                             "--data-path", str(path)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    seconds = time.perf_counter() - start
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", (
+        "error: Invalid value for `--data-path`: expected an .npz file of 28x28 grayscale "
+        "images: x_train and x_test of shape (num_images, 28, 28), (num_images, 28, 28, 1) or "
+        "(num_images, 784), y_train and y_test of shape (num_images,), received "
+        f"'{path}', whose x_train has shape (3, 28, 28, 3).\n"))
+    assert seconds < 2.0, f"expected under 2 s, received {seconds:.2f} s"
+
+
+def test_the_density_note_gives_the_gaussian_constant_for_the_runs_sigma():
+    """The note's constant is D * log(sigma * sqrt(2 pi)) for D = 784 pixels."""
+    from keras_vae.evaluate import density_note
+    from keras_vae.training.config import TrainConfig
+
+    expected = 784 * (np.log(0.1) + 0.5 * np.log(2 * np.pi))
+    note = density_note(TrainConfig(likelihood="gaussian", sigma=0.1, binarize="none"))
+    assert f"is {expected:.1f} nats for --sigma 0.1," in note, note
+    assert f"{expected:.1f}" == "-1084.8"
+
+
 @pytest.mark.slow
 def test_evaluate_names_a_data_file_numpy_cannot_read(tmp_path):
     """--data-path to a file that is not an .npz: one line naming --data-path, exit 2."""

@@ -689,7 +689,7 @@ def test_a_gaussian_run_says_why_its_negative_elbo_can_be_negative(tmp_path):
                                       "gaussian", "--sigma", "0.1", "--out", out)
     assert (status, err) == (0, ""), err
     lines = printed.splitlines()
-    assert lines[-3].startswith("Test set (1000 images): negative ELBO -"), lines
+    assert lines[-3].startswith("Test set (1000 images): negative ELBO "), lines
     assert lines[-2] == (
         "Note: with --likelihood gaussian, -log p(x|z) is a density of grey pixels, not the "
         "probability of binary ones: its constant 784 * log(sigma * sqrt(2 pi)) is -1084.8 nats "
