@@ -163,9 +163,9 @@ def test_the_density_note_gives_the_gaussian_constant_for_the_runs_sigma():
     assert f"{expected:.1f}" == "-1084.8"
 
 
-@pytest.mark.slow
 def test_evaluate_names_a_data_file_numpy_cannot_read(tmp_path):
-    """--data-path to a file that is not an .npz: one line naming --data-path, exit 2."""
+    """--data-path to a file that is not an .npz: one line naming --data-path, exit 2, before
+    TensorFlow loads."""
     import shutil
     import subprocess
     import sys
