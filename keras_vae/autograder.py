@@ -20,7 +20,8 @@ import time
 import traceback
 
 from keras_vae.graded import grading, sandbox, submission
-from keras_vae.graded.report import format_rubric, gradescope_results, not_graded, write_results
+from keras_vae.graded.report import (format_rubric, gradescope_results, not_graded, print_text,
+                                     write_results)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -36,9 +37,7 @@ def visibility():
 
 def refused(message, start):
     """results.json's content with every item at 0 and `message` as the reason."""
-    rows, results = not_graded(message, time.monotonic() - start, visibility=visibility())
-    print(format_rubric(rows))
-    return results
+    return not_graded(message, time.monotonic() - start, visibility=visibility())[1]
 
 
 def autograde(root):
@@ -53,7 +52,6 @@ def autograde(root):
         submission.stage(found, staging)
         rows, report = grading.grade("assignments", paths=[staging])
     table = format_rubric(rows)
-    print(table)
     return gradescope_results(rows, time.monotonic() - start, table, report, visibility())
 
 
@@ -68,6 +66,7 @@ def main():
         results = refused(f"the autograder failed ({type(error).__name__}: {error}); please "
                           f"tell your instructor.", start)
     write_results(os.path.join(root, "results", "results.json"), results)
+    print_text(results["output"])  # the rubric table, once results.json is safe
     return 0
 
 

@@ -22,9 +22,10 @@ import traceback
 
 from keras_vae import checks, cli
 from keras_vae.graded import grading, sandbox
-from keras_vae.graded.report import format_rubric, gradescope_results, not_graded, write_results
+from keras_vae.graded.seed_file import read_seed
+from keras_vae.graded.report import (format_rubric, gradescope_results, not_graded, print_text,
+                                     write_results)
 from keras_vae.impl import IMPL_HELP, locate
-from keras_vae.release import read_seed
 
 
 def parse_args(argv=None):
@@ -124,9 +125,9 @@ def main(argv=None):
             time.monotonic() - start, {"seed": "unknown", "containment": "unknown",
                                        "output_tail": traceback.format_exc()[-3000:]})
         table = format_rubric(rows)
-    print(table)
     if args.json:
-        write_results(args.json, results)
+        write_results(args.json, results)  # before anything is printed: a print can fail
+    print_text(table)
     return 0
 
 

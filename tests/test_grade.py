@@ -178,28 +178,25 @@ def test_same_code_same_score(tmp_path):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
 def test_a_sandboxed_child_cannot_write_the_graders_files_or_signal_it(tmp_path):
-    """Run as the sandbox user, a child cannot write a root-owned folder or kill the grader."""
-    import pwd
-
+    """Run as a fresh user id, a child cannot write a root-owned folder or kill the grader."""
     from keras_vae.graded import sandbox
 
-    user = pwd.getpwnam(sandbox.DEFAULT_USER)
+    _, (user,) = sandbox.fresh_identities(1)
     results = tmp_path / "results"
     results.mkdir(mode=0o755)
     os.chmod(tmp_path, 0o755)
     home = tmp_path / "home"
     home.mkdir()
-    os.chown(home, user.pw_uid, user.pw_gid)
+    os.chown(home, user.uid, user.gid)
     script = (f"id -u; touch {results}/results.json && echo wrote; "
               f"kill -9 {os.getpid()} && echo killed; echo done")
     read_fd, write_fd = os.pipe()
-    child = sandbox.Child(["/bin/sh", "-c", script], b"", write_fd, str(home),
-                          (user.pw_uid, user.pw_gid, user.pw_name))
+    child = sandbox.Child(["/bin/sh", "-c", script], b"", write_fd, str(home), user)
     os.close(write_fd)
     child.process.wait(timeout=30)
     os.close(read_fd)
     output = child.output()
-    assert output.splitlines()[0] == str(user.pw_uid) and "done" in output
+    assert output.splitlines()[0] == str(user.uid) and "done" in output
     assert "wrote" not in output and "killed" not in output
     assert not (results / "results.json").exists()
 

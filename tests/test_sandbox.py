@@ -88,7 +88,7 @@ def test_fresh_identities_are_used_by_no_account_and_no_process():
     assert len(ids) == 3 and all(identity.groups == (group,) for identity in identities)
     import pwd
     assert not ids & {entry.pw_uid for entry in pwd.getpwall()}
-    assert not ids & {sandbox._process_table()[pid][1] for pid in sandbox._process_table()}
+    assert not ids & {uid for _, uid, _ in sandbox._process_table().values()}
 
 
 @needs_root
