@@ -22,9 +22,9 @@ import traceback
 
 from keras_vae import checks, cli
 from keras_vae.graded import grading, sandbox
-from keras_vae.graded.seed_file import read_seed
 from keras_vae.graded.report import (format_rubric, gradescope_results, not_graded, print_text,
                                      write_results)
+from keras_vae.graded.seed_file import read_seed
 from keras_vae.impl import IMPL_HELP, locate
 
 

@@ -233,25 +233,6 @@ def write_seed(path, seed):
         file.write(f"{seed}\n")
 
 
-def read_seed(path):
-    """The secret seed of a release from its `grading_seed` file or its `autograder.zip`.
-
-    Raises:
-        ValueError: naming `--seed-file`, where `path` holds no seed.
-    """
-    try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                text = archive.read(f"keras_vae/graded/{SEED_NAME}").decode()
-        else:
-            with open(path) as file:
-                text = file.read(100)
-        return int(text.strip())
-    except (OSError, KeyError, ValueError, UnicodeDecodeError) as error:
-        raise checks.invalid("--seed-file", "the grading_seed file or the autograder.zip of a "
-                             "release", path, f"which holds no seed ({error})") from None
-
-
 def write_autograder_zip(path, staging, visibility=None, seed=None):
     """Writes Gradescope's autograder zip to `path`, building it in the folder `staging`.
 

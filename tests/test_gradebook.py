@@ -5,10 +5,12 @@ the gradebook."""
 import csv
 import json
 import os
+import pathlib
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 
 import jsonschema
@@ -20,7 +22,7 @@ from tests.grading import ROOT, SCHEMA, max_score
 ALTERNATIVE = os.path.join(ROOT, "tests", "solutions", "alternative.py")
 STUBS = os.path.join(ROOT, "assignments", "__init__.py")
 FAILS_TO_IMPORT = os.path.join(ROOT, "tests", "solutions", "fails_to_import.py")
-PROGRESS = re.compile(r"(grading: +\d+%\|[^\r\n]*[\r\n]*)*")
+PROGRESS = re.compile(r"\s*(grading: +\d+%\|[^\r\n]*[\r\n]+)*")
 
 
 def grade_class(*arguments, timeout=120):
@@ -56,6 +58,18 @@ def test_a_student_not_in_the_folder_is_refused_in_one_line(tmp_path):
     assert (completed.returncode, completed.stdout, completed.stderr) == (2, "", (
         f"error: Invalid value for `--student`: expected the name of a submission in "
         f"{tmp_path / 'class'}, received 'bob'.\n"))
+
+
+def test_student_picks_the_named_submissions_of_the_folder(tmp_path):
+    """--student NAME grades only the named students' submissions, folders or zips."""
+    submit(tmp_path / "class", "alice", STUBS)
+    submit(tmp_path / "class", "bob", STUBS)
+    (tmp_path / "class" / "carol.zip").write_bytes(b"")
+    plan = gradebook.plan(str(tmp_path / "class"), ["carol", "alice"], 0, "public", "a test",
+                          "none")
+    assert [name for name, _ in plan.entries] == ["alice", "carol"]
+    assert plan.entries[1][1] == str(tmp_path / "class" / "carol.zip")
+    assert not plan.contained and plan.user.endswith(" (own user)")
 
 
 def test_the_secret_seed_is_refused_to_a_grading_as_the_own_user(tmp_path):
@@ -229,9 +243,9 @@ def test_a_class_gets_a_row_and_a_status_per_student_and_a_regrade_keeps_the_oth
     runs_as = "root (own user)" if user else "fresh user ids, one for each stage"
     announced = [f"Grading 7 submissions with the public seed (the one students grade themselves "
                  f"on), running them as {runs_as}.",
-                 "Not the grade that counts: students can grade themselves on the public seed's "
-                 "inputs. For the grade that counts, pass --seed-file RELEASE/grading_seed "
-                 "(written by python -m keras_vae.release)."]
+                 "Not the grade that counts: these are the public seed's inputs, the ones "
+                 "students grade themselves on. For the grade that counts, pass --seed-file "
+                 "RELEASE/grading_seed (written by python -m keras_vae.release)."]
     if user:
         announced.append("Not the grade that counts: submissions run as your own user, so one "
                          "could change your files or another's results.")
@@ -277,3 +291,81 @@ def test_a_class_gets_a_row_and_a_status_per_student_and_a_regrade_keeps_the_oth
         f"Replaced the row of bob: 0 -> {max_score()} of {max_score()} "
         f"({rows['bob']['graded_at']} -> {again['bob']['graded_at']})",
         "Kept 6 rows of students not graded now."], completed.stdout
+
+
+def _venv_other_users_can_run(folder):
+    """A venv of the system Python that reads this venv's packages (same Python version), in a
+    folder every user can read; None where there is no such Python or the grader is not root."""
+    python = "/usr/bin/python3"
+    if os.geteuid() != 0 or not os.path.exists(python):
+        return None
+    version = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip()
+    if version != str(sys.version_info[:2]):
+        return None
+    subprocess.run([python, "-m", "venv", "--without-pip", str(folder)], check=True)
+    site = next(folder.glob("lib/python3*/site-packages"))
+    packages = [path for path in sys.path if path.endswith("site-packages")]
+    (site / "keras_vae_dependencies.pth").write_text("\n".join(packages) + "\n")
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644 if not os.access(path, os.X_OK)
+                       else 0o755)
+    return str(folder / "bin" / "python")
+
+
+SEED_THIEF = """
+import os
+for pid in os.listdir("/proc"):
+    try:
+        words = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\\0")
+    except OSError:
+        continue
+    if b"--seed-file" in words:
+        path = words[words.index(b"--seed-file") + 1].decode()
+        try:
+            print("seed read:", open(path).read().strip())
+        except OSError as error:
+            print("seed refused:", type(error).__name__)
+print("submission uid", os.geteuid())
+"""
+
+
+@pytest.mark.slow
+def test_a_class_graded_as_root_with_the_release_seed_runs_submissions_contained(tmp_path):
+    """From a venv other users can run, as root, with --seed-file: the class is graded with the
+    secret seed as fresh user ids, says so everywhere, and no submission can read the seed."""
+    folder = tempfile.mkdtemp(prefix="keras-vae-venv-", dir="/tmp")
+    try:
+        python = _venv_other_users_can_run(pathlib.Path(folder))
+        if python is None or subprocess.run(
+                [python, "-c", "import sys; from keras_vae.graded import sandbox; "
+                 "raise SystemExit(sandbox.sandbox_user('fresh', sys.executable)[0] is None)"],
+                cwd=ROOT).returncode != 0:
+            pytest.skip("no Python here that root and fresh user ids can both run")
+        release_dir = tmp_path / "release"
+        subprocess.run([python, "-m", "keras_vae.release", "--out", str(release_dir)], cwd=ROOT,
+                       check=True, capture_output=True)
+        class_dir = tmp_path / "class"
+        (class_dir / "alice").mkdir(parents=True)
+        (class_dir / "alice" / "__init__.py").write_text(open(ALTERNATIVE).read() + SEED_THIEF)
+        out = tmp_path / "out"
+        completed = subprocess.run(
+            [python, "-m", "keras_vae.grade", "--submissions", str(class_dir), "--out", str(out),
+             "--seed-file", str(release_dir / "grading_seed")], cwd=ROOT, capture_output=True,
+            text=True, timeout=900)
+        assert completed.returncode == 0, completed.stderr[-2000:]
+        assert completed.stdout.splitlines()[:2] == [
+            f"Grading 1 submission with the secret seed (from {release_dir / 'grading_seed'}), "
+            "running them as fresh user ids, one for each stage.",
+            f"Gradebook: {out / 'gradebook.csv'} (1 row: 1 graded)"], completed.stdout
+        row = read_rows(out / "gradebook.csv")[0]
+        assert (row["score"], row["seed"], row["user"]) == (
+            str(max_score()), "secret", "fresh user ids, one for each stage"), row
+        results = json.loads((out / "alice" / "results.json").read_text())
+        assert results["extra_data"]["seed"] == "secret"
+        review = next(t for t in results["tests"] if t["number"] == "instructor.review")["output"]
+        assert "seed read" not in review and "seed refused: PermissionError" in review, review
+        assert "submission uid 0" not in review, review
+    finally:
+        shutil.rmtree(folder)

@@ -100,8 +100,12 @@ def plan(folder, students, seed, seed_kind, seed_source, sandbox_user):
         raise checks.invalid("--sandbox-user", "a user that can run the grader's Python, so that "
                              "no submission runs as the grader's own user", sandbox_user,
                              f"which is refused: {containment}. {FIX_HINT}")
-    own = pwd.getpwuid(os.geteuid()).pw_name
-    label = user[2] if user is not None else f"{own} (own user)"
+    if user is None:
+        label = f"{pwd.getpwuid(os.geteuid()).pw_name} (own user)"
+    elif user == sandbox.DEFAULT_USER:
+        label = "fresh user ids, one for each stage"
+    else:
+        label = f"user {getattr(user, 'name', user)!r}"
     return Plan(found, seed, seed_kind, seed_source, label, user is not None)
 
 
@@ -110,10 +114,13 @@ def announce(plan):
     whether these scores are the grade that counts."""
     lines = [f"Grading {len(plan.entries)} submission{'s' * (len(plan.entries) != 1)} with the "
              f"{plan.seed_kind} seed ({plan.seed_source}), running them as {plan.user}."]
-    if plan.seed_kind != "secret":
-        lines.append(f"Not the grade that counts: students can grade themselves on the "
-                     f"{plan.seed_kind} seed's inputs. For the grade that counts, pass "
-                     "--seed-file RELEASE/grading_seed (written by python -m keras_vae.release).")
+    if plan.seed_kind == "public":
+        lines.append("Not the grade that counts: these are the public seed's inputs, the ones "
+                     "students grade themselves on. For the grade that counts, pass --seed-file "
+                     "RELEASE/grading_seed (written by python -m keras_vae.release).")
+    elif plan.seed_kind == "given":
+        lines.append("Not the release's secret seed: for the grade that counts, pass --seed-file "
+                     "RELEASE/grading_seed (written by python -m keras_vae.release).")
     if not plan.contained:
         lines.append("Not the grade that counts: submissions run as your own user, so one could "
                      "change your files or another's results.")
@@ -276,7 +283,8 @@ def summary(out, rows, replaced, plan):
     counts = {}
     for row in rows.values():
         counts[row.status or "unknown"] = counts.get(row.status or "unknown", 0) + 1
-    lines = [f"Gradebook: {os.path.join(out, 'gradebook.csv')} ({len(rows)} rows: "
+    lines = [f"Gradebook: {os.path.join(out, 'gradebook.csv')} ({len(rows)} "
+             f"row{'s' * (len(rows) != 1)}: "
              + ", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=_status_order)) + ")"]
     for name in sorted(replaced):
         lines.append(f"Replaced the row of {name}: {_number(replaced[name].score)} -> "
