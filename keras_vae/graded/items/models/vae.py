@@ -22,6 +22,7 @@ def fit_config(rng):
 
 
 LOG_VAR = -30.0  # z equals z_mean to 1e-6, so the sampled loss has a closed form
+STEP_LOG_VAR = -240.0  # exp(0.5 * z_log_var) is 0 in float32: z is z_mean exactly
 
 
 def vae_inputs(rng, config):
@@ -117,8 +118,19 @@ def vae_beta_judge(inputs, observed):
 def vae_kl_run(graphs, inputs):
     graphs.set_by_shape("bernoulli", _probe_weights(inputs, decoder_scale=0.0))
     x = inputs["x_binary"]
-    return {"loss": _evaluated(graphs, "bernoulli", x),
-            "scaled_loss": _evaluated(graphs, "bernoulli", 3.0 * x, x)}
+    observed = {"loss": _evaluated(graphs, "bernoulli", x),
+                "scaled_loss": _evaluated(graphs, "bernoulli", 3.0 * x, x)}
+    # One training step where exp(0.5 * z_log_var) is 0 in float32: the reconstruction has
+    # no gradient on the z_log_var head, so only the KL term moves it.
+    n, d = inputs["enc_kernel"].shape
+    weights = _probe_weights(inputs)
+    weights[(d,)] = np.full(d, STEP_LOG_VAR)
+    graphs.set_by_shape("bernoulli", weights)
+    graphs.call("bernoulli", x, x, endpoint="train_step")
+    moved = {tuple(v.shape): v.numpy() - weights[tuple(v.shape)]
+             for v in graphs.variables("bernoulli") if v.trainable}
+    observed["step_bias"], observed["step_kernel"] = moved[(d,)], moved[(d, d)]
+    return observed
 
 
 def vae_kl_judge(inputs, observed):
@@ -133,6 +145,21 @@ def vae_kl_judge(inputs, observed):
     expect_close(received, expected, "loss difference due to the KL term",
                  "the KL divergence is missing from the loss: the model needs a "
                  "KLDivergenceLayer on [z_mean, z_log_var].", rtol=1e-3, atol=1e-2)
+    # d KL / d z_log_var = 0.5 * (exp(z_log_var) - 1) = -0.5, and d KL / d B = z_mean^T of it.
+    z_mean = np.float64(x) @ inputs["enc_kernel"]
+    pull = z_mean.mean(axis=0)
+    bias, kernel = array(observed["step_bias"], "step"), array(observed["step_kernel"], "step")
+    rows = np.abs(pull) >= 0.2 * np.abs(pull).max()
+    # The bias sits where float32 may round a small step away; the kernel starts at 0.
+    follows = np.all(bias >= 0) and np.all(kernel[rows] * pull[rows, None] > 0)
+    assert follows, (
+        f"One training step where the reconstruction has no gradient on z_log_var: expected "
+        f"the KL term alone to move the z_log_var head's kernel against the KL's gradient "
+        f"(signs {np.sign(pull[rows]).astype(int)} on its rows {np.flatnonzero(rows)}), "
+        f"received moves of {np.round(kernel[rows, 0], 7)}.\nLikely mistake: the training step "
+        "leaves out the "
+        "losses the layers add (the KL of KLDivergenceLayer), e.g. a custom train_step whose "
+        "loss is the reconstruction only: add sum(self.losses).")
 
 
 def vae_samples_inputs(rng, config):
@@ -320,7 +347,7 @@ ITEMS = [
     Item("vae.beta", 1, "With beta the VAE's loss is mean(nll) + beta * mean(KL).", VAE, "vae",
          vae_inputs, vae_beta_run, vae_beta_judge),
     Item("vae.kl_present", 1, "The VAE's loss contains the KL term: moving z_mean away from 0 "
-         "raises it by the KL.", VAE, "vae", vae_inputs, vae_kl_run, vae_kl_judge),
+         "raises it by the KL, and the training step follows the KL's gradient.", VAE, "vae", vae_inputs, vae_kl_run, vae_kl_judge),
     Item("vae.samples_z", 2, "In training the VAE decodes a sample z ~ q(z|x), not z_mean.",
          ("build_vae", "Sampling", "reparameterize", "gaussian_nll"), "vae", vae_samples_inputs,
          vae_samples_run, vae_samples_judge),
