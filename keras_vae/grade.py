@@ -52,8 +52,9 @@ def parse_args(argv=None):
                         help="grade with the secret seed of a release: its grading_seed file or "
                              "its autograder.zip")
     parser.add_argument("--sandbox-user", default=sandbox.DEFAULT_USER,
-                        help="user that runs the submission when the grader is root, or 'none' "
-                             "(default: %(default)s)")
+                        help="where the grader is root: 'fresh' runs each stage as a new user id "
+                             "of its own, a NAME runs it as that account, 'none' as the "
+                             "grader's own user (default: %(default)s)")
     parser.add_argument("--submissions", default=None, metavar="DIR",
                         help="grade every submission in DIR (folders or .zip files) instead")
     parser.add_argument("--out", default=None, metavar="OUT",
