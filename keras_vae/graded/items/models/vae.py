@@ -173,22 +173,27 @@ def vae_samples_run(graphs, inputs):
     graphs.set_by_shape("samples", {(3, 2): encoder_kernel, (2, 2): np.zeros((2, 2)),
                                     (2,): np.log(inputs["variance"]), (2, 3): np.eye(2, 3),
                                     (3,): np.zeros(3)})
-    return {"samples": graphs.call("samples", np.ones((5000, 3), np.float32),
-                                   endpoint="call_training")}
+    ones = np.ones((5000, 3), np.float32)
+    return {"samples": graphs.call("samples", ones, endpoint="call_training"),
+            "inference": graphs.call("samples", ones, endpoint="call")}
 
 
 def vae_samples_judge(inputs, observed):
-    samples = array(observed["samples"], "vae(x, training=True)")
-    expect_shape(samples, (5000, 3), "vae(x, training=True) with an identity decoder")
-    samples = samples[:, :2]
-    std, expected_std = samples.std(axis=0), np.sqrt(inputs["variance"])
-    assert np.all(np.abs(std - expected_std) < 0.06 * expected_std), (
-        f"Spread of decoded z (identity decoder): expected standard deviation "
-        f"{np.round(expected_std, 3)}, received {np.round(std, 3)}.\nLikely mistake: the "
-        "decoder is fed z_mean (std 0) instead of the Sampling layer's z, or the variance is "
-        "used as the standard deviation.")
-    expect_close(samples.mean(axis=0), inputs["z_mean"], "mean of decoded z",
-                 "z must be centred on z_mean.", rtol=0, atol=0.1 * expected_std.max())
+    for key, what in (("samples", "vae(x, training=True)"), ("inference", "vae(x)")):
+        samples = array(observed[key], what)
+        expect_shape(samples, (5000, 3), f"{what} with an identity decoder")
+        samples = samples[:, :2]
+        std, expected_std = samples.std(axis=0), np.sqrt(inputs["variance"])
+        hint = ("the decoder is fed z_mean (std 0) instead of the Sampling layer's z, or the "
+                "variance is used as the standard deviation.")
+        if key == "inference" and np.all(std < 1e-6):
+            hint = ("z_mean is decoded outside training; vae(x) samples z in training and "
+                    "inference alike.")
+        assert np.all(np.abs(std - expected_std) < 0.06 * expected_std), (
+            f"Spread of decoded z (identity decoder) in {what}: expected standard deviation "
+            f"{np.round(expected_std, 3)}, received {np.round(std, 3)}.\nLikely mistake: {hint}")
+        expect_close(samples.mean(axis=0), inputs["z_mean"], f"mean of decoded z in {what}",
+                     "z must be centred on z_mean.", rtol=0, atol=0.1 * expected_std.max())
 
 
 def vae_learning_rate_run(graphs, inputs):
@@ -348,7 +353,8 @@ ITEMS = [
          vae_inputs, vae_beta_run, vae_beta_judge),
     Item("vae.kl_present", 1, "The VAE's loss contains the KL term: moving z_mean away from 0 "
          "raises it by the KL, and the training step follows the KL's gradient.", VAE, "vae", vae_inputs, vae_kl_run, vae_kl_judge),
-    Item("vae.samples_z", 2, "In training the VAE decodes a sample z ~ q(z|x), not z_mean.",
+    Item("vae.samples_z", 2, "In training and inference alike the VAE decodes a sample "
+         "z ~ q(z|x), not z_mean.",
          ("build_vae", "Sampling", "reparameterize", "gaussian_nll"), "vae", vae_samples_inputs,
          vae_samples_run, vae_samples_judge),
     Item("vae.learning_rate", 1, "build_vae's optimizer steps in proportion to the "
