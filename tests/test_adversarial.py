@@ -89,6 +89,19 @@ def test_sleeping_forever_at_import_times_out(tmp_path):
 
 
 @pytest.mark.slow
+def test_exports_that_stall_end_at_the_deadline_with_results(tmp_path):
+    """Exports that each stall for their whole time, together far past the deadline, end at the
+    deadline: results.json is written within start-up and a few seconds of it."""
+    started = time.monotonic()
+    _, results = run_grader("tests.adversarial.stalls_every_export", tmp_path, "--timeout", "8",
+                            "--deadline", "30")
+    elapsed = time.monotonic() - started
+    assert elapsed < 30 + 30, f"expected results.json by the deadline and start-up, took {elapsed:.0f} s"
+    assert results["score"] == 0
+    assert any("deadline of 30 s" in t["output"] for t in scored(results).values())
+
+
+@pytest.mark.slow
 def test_a_deadline_still_writes_results(tmp_path):
     """When the overall deadline passes, results.json is written with every unfinished item 0."""
     _, results = run_grader("keras_vae", tmp_path, "--deadline", "8")

@@ -18,7 +18,8 @@ from keras_vae.graded import (channel, children, code_review, feedback, rubric, 
 from keras_vae.impl import default_impl_name, locate
 
 SEED_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading_seed")
-DEFAULTS = {"timeout": 60.0, "deadline": 900.0, "memory_limit": 2048}
+# The deadline leaves Gradescope's smallest documented timeout (10 minutes) start-up to spare.
+DEFAULTS = {"timeout": 60.0, "deadline": 480.0, "memory_limit": 2048}
 
 
 def grading_seed():
