@@ -180,3 +180,28 @@ def test_copying_a_tree_keeps_regular_files_only(tmp_path):
     assert (tmp_path / "copy" / "graph" / "saved_model.pb").read_bytes() == b"\x08\x01"
     assert sorted(os.listdir(tmp_path / "copy")) == ["graph"]
     assert os.listdir(tmp_path / "copy" / "graph") == ["saved_model.pb"]
+
+
+@needs_root
+def test_a_grading_folder_is_closed_to_every_other_grading(open_tmp):
+    """Another grading's user cannot enter a grading's folder, let alone its exports; the
+    grading's exporter can write its exports, and its runner cannot."""
+    from keras_vae.graded import grading
+
+    group, (exporter, runner) = sandbox.fresh_identities(2)
+    _, (stranger, _) = sandbox.fresh_identities(2)
+    work = open_tmp / "grading"
+    work.mkdir()
+    homes = grading.make_folders(str(work), group, exporter, runner)
+
+    def try_as(identity, command):
+        return subprocess.run(["/bin/sh", "-c", command], user=identity.uid, group=identity.gid,
+                              extra_groups=list(identity.groups), capture_output=True,
+                              text=True, timeout=30, cwd="/").returncode == 0
+
+    exports = homes["exports"]
+    assert not try_as(stranger, f"ls {work}") and not try_as(stranger, f"ls {exports}")
+    assert not try_as(stranger, f"touch {exports}/x")
+    assert try_as(exporter, f"touch {exports}/graph") and not try_as(exporter, f"ls {work}")
+    assert not try_as(runner, f"ls {exports}") and not try_as(runner, f"touch {exports}/y")
+    assert try_as(runner, f"touch {homes['runner']}/scratch")

@@ -172,15 +172,7 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
     else:
         group, exporter, runner = (user.gid if user else None), user, user
     with tempfile.TemporaryDirectory(prefix="keras-vae-grade-") as work:
-        # Only this grading's users can enter its folder; each stage's home is its own.
-        if group is not None:
-            os.chown(work, 0, group)
-        os.chmod(work, 0o710 if group is not None else 0o700)
-        homes = {name: os.path.join(work, name) for name in ("exporter", "exports", "runner")}
-        for name, owner in (("exporter", exporter), ("exports", exporter), ("runner", runner)):
-            os.mkdir(homes[name], 0o700)
-            if owner is not None:
-                os.chown(homes[name], owner.uid, owner.gid)
+        homes = make_folders(work, group, exporter, runner)
         if exporter is not None and os.path.realpath(paths[0] if paths else "/") != (
                 os.path.realpath(sandbox.ROOT)):
             grading.paths = [_copy_submission(files, paths, os.path.join(work, "submission"),
@@ -202,6 +194,25 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
     report["findings"] += grading.forbidden[:20]
     report["output_tail"] = "\n".join(grading.outputs)[-4000:]
     return list(grading.rows.values()), report
+
+
+def make_folders(work, group, exporter, runner):
+    """Makes the grading's folder `work` private to its `group` and, inside it, a home of its
+    own for each stage and the exporter's `exports`; returns their paths by name.
+
+    `work` is root's with mode 0710 and the grading's group (only its two users may enter,
+    neither may list or change it); each home is its stage's alone (0700). Without users
+    (`None`) everything is this process's, mode 0700.
+    """
+    if group is not None:
+        os.chown(work, 0, group)
+    os.chmod(work, 0o710 if group is not None else 0o700)
+    homes = {name: os.path.join(work, name) for name in ("exporter", "exports", "runner")}
+    for name, owner in (("exporter", exporter), ("exports", exporter), ("runner", runner)):
+        os.mkdir(homes[name], 0o700)
+        if owner is not None:
+            os.chown(homes[name], owner.uid, owner.gid)
+    return homes
 
 
 def _copy_submission(files, paths, destination, exporter):
