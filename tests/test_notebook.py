@@ -15,6 +15,7 @@ import sys
 
 import pytest
 
+from keras_vae import cli
 from keras_vae.graded import rubric
 from keras_vae.graded.notebook import check
 from keras_vae.graded.feedback import NOT_IMPLEMENTED
@@ -26,6 +27,10 @@ SOLUTION = ROOT / "tests" / "solutions" / "alternative.py"
 KERNEL = "keras-vae-test"
 PLOTS = ("loss_curves.png", "reconstructions.png", "prior_samples.png", "latent_space.png")
 ROW = re.compile(r"^(\S+)\s+(\d+)/(\d+)\s+(PASS|FAIL|NOT RUN) ", re.MULTILINE)
+# What TensorFlow prints besides a check's rows: its start-up lines, its C++ log lines, and its
+# Python loggers' records ("INFO:tensorflow:Assets written to ...", "WARNING:absl:...").
+TENSORFLOW_LINES = re.compile(cli.STARTUP_NOISE.pattern + r"|INFO:tensorflow|WARNING:absl"
+                              r"|^[IWE]\d{4} [\d:.]+ +\d+ \w+\.cc:\d+\]", re.MULTILINE)
 # The task order of assignments/README.md, Part 2.
 TASKS = [["reparameterize", "Sampling"], ["kl_divergence", "KLDivergenceLayer"],
          ["bernoulli_nll", "gaussian_nll"], ["build_encoder", "build_decoder"], ["build_vae"]]
@@ -53,6 +58,13 @@ def check_arguments(notebook):
 def text_of(cell):
     return "".join(output.get("text", "") for output in cell.outputs
                    if output.output_type == "stream")
+
+
+def assert_only_checks(cells):
+    """Each check cell shows its rubric rows and nothing of TensorFlow's."""
+    for cell_id in check_arguments(read_notebook()):
+        found = TENSORFLOW_LINES.findall(text_of(cells[cell_id]))
+        assert not found, f"{cell_id}: expected only the checks, received {found}"
 
 
 def verdicts(cell):
@@ -109,6 +121,23 @@ def test_check_rejects_an_unknown_task():
         check("kl")
 
 
+def test_a_check_prints_its_rows_and_nothing_of_tensorflows(capfd, caplog):
+    """Exporting and loading graphs says nothing, even with every logger at DEBUG (as in a
+    notebook that shows INFO records): no "INFO:tensorflow:Assets written to", no absl
+    warnings, no start-up lines, on stdout or stderr."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    check("build_encoder", impl_name="tests.solutions.alternative")
+    printed = capfd.readouterr()
+    assert ROW.findall(printed.out) and all(row[3] == "PASS" for row in ROW.findall(printed.out))
+    found = TENSORFLOW_LINES.findall(printed.out + printed.err)
+    assert not found and not printed.err, f"expected only the rows, received {printed}"
+    logged = [f"{record.levelname}:{record.name}:{record.getMessage()}"
+              for record in caplog.records if record.name in ("tensorflow", "absl")]
+    assert not logged, f"expected no records of TensorFlow's loggers, received {logged}"
+
+
 @pytest.mark.slow
 def test_check_picks_up_edits_to_the_module(tmp_path, monkeypatch, capsys):
     """A check after the file changes grades the new code, without a new kernel."""
@@ -157,7 +186,7 @@ def execute(notebook, folder, tmp_path, monkeypatch):
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "keras-vae tests", "language": "python"}))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # As a student's kernel starts.
     monkeypatch.setenv("PYTHONHASHSEED", "0")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     monkeypatch.setenv("MPLBACKEND", "agg")
@@ -187,6 +216,7 @@ def test_notebook_runs_to_the_end_against_the_stubs(layout, tmp_path, monkeypatc
     cells = execute(read_notebook(), root / "assignments", tmp_path, monkeypatch)
     assert f"Working in {root}" in text_of(cells["setup"]), text_of(cells["setup"])
     assert_not_implemented(cells)
+    assert_only_checks(cells)
     assert "Training failed" in text_of(cells["train"]), text_of(cells["train"])
     assert "did not train" in text_of(cells["plots"]), text_of(cells["plots"])
     assert not list((root / "runs").rglob("*.png")), "expected no plots from the stubs"
@@ -202,6 +232,7 @@ def test_notebook_passes_every_check_and_plots_for_a_solution(tmp_path, monkeypa
         rows, text = verdicts(cells[cell_id]), text_of(cells[cell_id])
         assert rows and set(rows.values()) == {"PASS"}, f"{cell_id}: expected PASS rows: {text}"
     assert len(verdicts(cells["check-all"])) == len(rubric.rubric())
+    assert_only_checks(cells)
     assert "Training failed" not in text_of(cells["train"]), text_of(cells["train"])
     missing = [name for name in PLOTS if not (root / "runs" / "notebook" / name).is_file()]
     assert not missing, f"expected {PLOTS} in runs/notebook, {missing} missing"
