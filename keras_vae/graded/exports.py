@@ -150,21 +150,25 @@ def decoder(impl, config):
     return archives, _is_model(flat)
 
 
-def probe_models(num_pixels, latent_dim, gaussian=False):
+def probe_models(num_pixels, latent_dim, gaussian=False, image_shape=None):
     """The grader's own encoder and decoder, every variable of its own shape, so that the
     runner can set their weights: `z_mean = x @ A`, `z_log_var = z_mean @ B + b`, and
-    `reconstruction = sigmoid(z @ C + c)` (no sigmoid for Gaussian means)."""
-    x = keras.Input((num_pixels,))
-    z_mean = keras.layers.Dense(latent_dim, use_bias=False, name="probe_z_mean")(x)
+    `reconstruction = sigmoid(z @ C + c)` (no sigmoid for Gaussian means); with
+    `image_shape`, `x` is flattened and the reconstruction reshaped to images."""
+    x = keras.Input(tuple(image_shape) if image_shape else (num_pixels,))
+    z_mean = keras.layers.Dense(latent_dim, use_bias=False, name="probe_z_mean")(
+        keras.layers.Flatten()(x) if image_shape else x)
     z_log_var = keras.layers.Dense(latent_dim, name="probe_z_log_var")(z_mean)
     z = keras.Input((latent_dim,))
     out = keras.layers.Dense(num_pixels, activation=None if gaussian else "sigmoid",
                              name="probe_reconstruction")(z)
+    if image_shape:
+        out = keras.layers.Reshape(tuple(image_shape))(out)
     return keras.Model(x, [z_mean, z_log_var]), keras.Model(z, out)
 
 
-def _build_for_export(vae, num_pixels):
-    x = np.zeros((4, num_pixels), np.float32)
+def _build_for_export(vae, shape):
+    x = np.zeros((4,) + tuple(shape), np.float32)
     vae(x)
     if hasattr(vae, "_symbolic_build"):
         vae._symbolic_build(data_batch=(x, x))
@@ -174,8 +178,10 @@ def _build_for_export(vae, num_pixels):
 
 
 def _vae_archive(vae, num_pixels, extra=None):
-    _build_for_export(vae, num_pixels)
-    shape = [(num_pixels,)] * 2
+    """`num_pixels`: the size of a flat example, or the shape of one image."""
+    example = tuple(num_pixels) if isinstance(num_pixels, (list, tuple)) else (num_pixels,)
+    _build_for_export(vae, example)
+    shape = [example] * 2
 
     def train_step(x, y):
         logs = vae.train_step((x, y))
@@ -188,8 +194,8 @@ def _vae_archive(vae, num_pixels, extra=None):
         return {str(k): tf.cast(v, tf.float32) for k, v in dict(logs).items()}
 
     endpoints = {"train_step": (train_step, shape), "test_step": (test_step, shape),
-                 "call": (lambda x: vae(x), [(num_pixels,)]),
-                 "call_training": (lambda x: vae(x, training=True), [(num_pixels,)])}
+                 "call": (lambda x: vae(x), [example]),
+                 "call_training": (lambda x: vae(x, training=True), [example])}
     endpoints.update(extra or {})
     return _archive([vae], endpoints, vae.trainable_variables)
 
@@ -209,6 +215,9 @@ def vae(impl, config):
     archives["beta"] = _vae_archive(impl.build_vae(*probe_models(n, d), beta=config["beta"]), n)
     for name, rate in zip(("rate_a", "rate_b"), config["learning_rates"]):
         archives[name] = _vae_archive(impl.build_vae(*probe_models(n, d), learning_rate=rate), n)
+    image = tuple(config["image_shape"])
+    archives["image"] = _vae_archive(impl.build_vae(
+        *probe_models(int(np.prod(image)), d, image_shape=image), "bernoulli"), image)
     archives["samples"] = _vae_archive(
         impl.build_vae(*probe_models(3, 2, gaussian=True), likelihood="gaussian"), 3)
     return archives, facts

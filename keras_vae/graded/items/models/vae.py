@@ -14,7 +14,9 @@ def vae_config(rng):
             "latent_dim": int(rng.integers(2, 6)),
             "sigma": float(np.round(rng.uniform(0.3, 0.9), 3)),
             "beta": float(np.round(rng.uniform(0.2, 0.8), 3)),
-            "learning_rates": [rate, float(np.round(rate * rng.uniform(2.0, 4.0), 7))]}
+            "learning_rates": [rate, float(np.round(rate * rng.uniform(2.0, 4.0), 7))],
+            "image_shape": [int(rng.integers(3, 10)), int(rng.integers(3, 10)),
+                            int(rng.integers(2, 4))]}
 
 
 def fit_config(rng):
@@ -32,19 +34,33 @@ def vae_inputs(rng, config):
             "dec_kernel": rng.normal(scale=0.05, size=(d, n)),
             "dec_bias": rng.normal(scale=0.5, size=n),
             "x_binary": (rng.uniform(size=(32, n)) < 0.3).astype(np.float32),
-            "x_soft": rng.uniform(size=(32, n)).astype(np.float32)}
+            "x_soft": rng.uniform(size=(32, n)).astype(np.float32),
+            **_image_inputs(rng, config)}
 
 
-def _probe_weights(inputs, decoder_scale=1.0):
-    """The probe models' weights by shape (`exports.probe_models`)."""
-    n, d = inputs["enc_kernel"].shape
-    return {(n, d): inputs["enc_kernel"], (d, d): np.zeros((d, d)), (d,): np.full(d, LOG_VAR),
-            (d, n): decoder_scale * inputs["dec_kernel"], (n,): inputs["dec_bias"]}
+def _image_inputs(rng, config):
+    """Probe weights and binary images for the VAE on `(height, width, channels)` examples."""
+    shape, d = tuple(config["image_shape"]), config["latent_dim"]
+    n = int(np.prod(shape))
+    return {"image_enc_kernel": rng.normal(scale=0.05, size=(n, d)),
+            "image_dec_kernel": rng.normal(scale=0.05, size=(d, n)),
+            "image_dec_bias": rng.normal(scale=0.5, size=n),
+            "x_image": (rng.uniform(size=(32,) + shape) < 0.3).astype(np.float32)}
 
 
-def _forward(inputs, x, gaussian=False, decoder_scale=1.0):
-    z_mean = np.float64(x) @ inputs["enc_kernel"]
-    logits = z_mean @ (decoder_scale * inputs["dec_kernel"]) + inputs["dec_bias"]
+def _probe_weights(inputs, decoder_scale=1.0, prefix=""):
+    """The probe models' weights by shape (`exports.probe_models`); `prefix="image_"` for the
+    VAE on images."""
+    n, d = inputs[prefix + "enc_kernel"].shape
+    return {(n, d): inputs[prefix + "enc_kernel"], (d, d): np.zeros((d, d)),
+            (d,): np.full(d, LOG_VAR), (d, n): decoder_scale * inputs[prefix + "dec_kernel"],
+            (n,): inputs[prefix + "dec_bias"]}
+
+
+def _forward(inputs, x, gaussian=False, decoder_scale=1.0, prefix=""):
+    z_mean = np.float64(x).reshape(len(x), -1) @ inputs[prefix + "enc_kernel"]
+    logits = z_mean @ (decoder_scale * inputs[prefix + "dec_kernel"]) + inputs[prefix + "dec_bias"]
+    logits = logits.reshape(x.shape)
     return z_mean, np.full_like(z_mean, LOG_VAR), logits if gaussian else witness.sigmoid(logits)
 
 
@@ -72,7 +88,9 @@ def vae_compiled_judge(inputs, observed):
 
 def vae_bernoulli_run(graphs, inputs):
     graphs.set_by_shape("bernoulli", _probe_weights(inputs))
-    return {"loss": _evaluated(graphs, "bernoulli", inputs["x_binary"])}
+    graphs.set_by_shape("image", _probe_weights(inputs, prefix="image_"))
+    return {"loss": _evaluated(graphs, "bernoulli", inputs["x_binary"]),
+            "image_loss": _evaluated(graphs, "image", inputs["x_image"])}
 
 
 def vae_bernoulli_judge(inputs, observed):
@@ -84,6 +102,15 @@ def vae_bernoulli_judge(inputs, observed):
                  "compile with loss=bernoulli_nll (summed over pixels, not 'mse' nor keras' "
                  "averaged binary_crossentropy) and add the KL with KLDivergenceLayer.",
                  rtol=1e-4, atol=1e-2)
+    x = inputs["x_image"]
+    z_mean, z_log_var, probs = _forward(inputs, x, prefix="image_")
+    expected = (witness.bernoulli_nll(x, probs).mean()
+                + witness.kl_divergence(z_mean, z_log_var).mean())
+    expect_close(observed["image_loss"], expected,
+                 f"vae.evaluate loss (Bernoulli, beta=1) on images of shape {x.shape[1:]}",
+                 "the reconstruction loss must sum over every pixel of an image, all axes but "
+                 "the batch (a loss reduced over the last axis only, or scaled by "
+                 "x.shape[-1], is right for flat examples alone).", rtol=1e-4, atol=1e-2)
 
 
 def vae_gaussian_run(graphs, inputs):
@@ -344,7 +371,7 @@ ITEMS = [
          "and x-shaped output.", ("build_vae",), "vae", vae_inputs, vae_compiled_run,
          vae_compiled_judge),
     Item("vae.bernoulli_loss", 3, "The VAE's loss is mean(bernoulli_nll) + mean(KL) for "
-         "likelihood='bernoulli'.", VAE, "vae", vae_inputs, vae_bernoulli_run,
+         "likelihood='bernoulli', on flat and image examples.", VAE, "vae", vae_inputs, vae_bernoulli_run,
          vae_bernoulli_judge),
     Item("vae.gaussian_loss", 2, "The VAE's loss is mean(gaussian_nll with sigma) + mean(KL) "
          "for likelihood='gaussian'.", VAE[:5] + ("gaussian_nll", "reparameterize"), "vae",
