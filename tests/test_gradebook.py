@@ -16,6 +16,7 @@ import zipfile
 import jsonschema
 import pytest
 
+from keras_vae import grade
 from keras_vae.graded import class_report, feedback, gradebook, report, rubric, sandbox
 from tests.grading import ROOT, SCHEMA, max_score
 
@@ -51,11 +52,11 @@ def test_an_empty_class_is_refused_in_one_line(tmp_path):
     assert not out.exists()
 
 
-def test_a_student_not_in_the_folder_is_refused_in_one_line(tmp_path):
+def test_a_student_not_in_the_folder_is_refused_in_one_line(tmp_path, capsys):
     submit(tmp_path / "class", "alice", STUBS)
-    completed = grade_class("--submissions", str(tmp_path / "class"), "--out",
-                            str(tmp_path / "out"), "--student", "bob")
-    assert (completed.returncode, completed.stdout, completed.stderr) == (2, "", (
+    status = grade.main(["--submissions", str(tmp_path / "class"), "--out",
+                         str(tmp_path / "out"), "--student", "bob"])
+    assert (status, *capsys.readouterr()) == (2, "", (
         f"error: Invalid value for `--student`: expected the name of a submission in "
         f"{tmp_path / 'class'}, received 'bob'.\n"))
 
@@ -72,16 +73,16 @@ def test_student_picks_the_named_submissions_of_the_folder(tmp_path):
     assert not plan.contained and plan.user.endswith(" (own user)")
 
 
-def test_the_secret_seed_is_refused_to_a_grading_as_the_own_user(tmp_path):
+def test_the_secret_seed_is_refused_to_a_grading_as_the_own_user(tmp_path, capsys):
     """With --seed-file, submissions may not run as the grader's own user (it could read the
     seed)."""
     submit(tmp_path / "class", "alice", STUBS)
     seed_file = tmp_path / "grading_seed"
     seed_file.write_text("1234\n")
-    completed = grade_class("--submissions", str(tmp_path / "class"), "--out",
-                            str(tmp_path / "out"), "--seed-file", str(seed_file),
-                            "--sandbox-user", "none")
-    assert (completed.returncode, completed.stdout, completed.stderr) == (2, "", (
+    status = grade.main(["--submissions", str(tmp_path / "class"), "--out",
+                         str(tmp_path / "out"), "--seed-file", str(seed_file),
+                         "--sandbox-user", "none"])
+    assert (status, *capsys.readouterr()) == (2, "", (
         "error: Invalid value for `--sandbox-user`: expected a user to run submissions as, with "
         "the secret seed (a submission run as your own user could read it), received 'none'.\n"))
     assert not (tmp_path / "out").exists()
