@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import pathlib
+import pwd
 import re
 import shutil
 import subprocess
@@ -216,7 +217,8 @@ def test_a_class_gets_a_row_and_a_status_per_student_and_a_regrade_keeps_the_oth
                             *user, timeout=1500)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert PROGRESS.fullmatch(completed.stderr), completed.stderr[-2000:]
-    runs_as = "root (own user)" if user else "fresh user ids, one for each stage"
+    own = pwd.getpwuid(os.geteuid()).pw_name
+    runs_as = f"{own} (own user)" if user else "fresh user ids, one for each stage"
     announced = [f"Grading 7 submissions with the public seed (the one students grade themselves "
                  f"on), running them as {runs_as}.",
                  "Not the grade that counts: these are the public seed's inputs, the ones "
