@@ -244,8 +244,9 @@ def test_a_class_gets_a_row_and_a_status_per_student_and_a_regrade_keeps_the_oth
         with open(SCHEMA) as file:
             jsonschema.validate(results, json.load(file))
         assert sum(t["max_score"] for t in results["tests"]) == max_score(), name
-        assert row["user"] == runs_as and re.fullmatch(r"2\d{3}-\d\d-\d\dT[\d:]{8}\+00:00",
-                                                       row["graded_at"]), row
+        ran = row["status"] in ("graded", "import error")
+        assert row["user"] == (runs_as if ran else "nothing was run"), row
+        assert re.fullmatch(r"2\d{3}-\d\d-\d\dT[\d:]{8}\+00:00", row["graded_at"]), row
     assert "received vae.py" in json.loads((out / "carol" / "results.json").read_text())[
         "tests"][0]["output"]
     rates = {line["item"]: line for line in read_rows(out / class_report.RATES)}
@@ -347,3 +348,13 @@ def test_a_class_graded_as_root_with_the_release_seed_runs_submissions_contained
         assert "submission uid 0" not in review, review
     finally:
         shutil.rmtree(folder)
+
+
+def test_a_row_where_nothing_ran_names_no_user(tmp_path, monkeypatch):
+    """A submission without a file is `no file found`, its seed `not used`, run by no one."""
+    monkeypatch.setattr(gradebook, "grade_one", lambda path, arguments, seconds: (
+        "no file found", report.not_graded("expected assignments/__init__.py")[1]))
+    plan = gradebook.Plan([("carol", "unused")], 0, "public", "a test", "nobody", True)
+    rows, _ = gradebook.grade_class(plan, str(tmp_path))
+    assert (rows["carol"].status, rows["carol"].seed, rows["carol"].user, rows["carol"].score) == (
+        "no file found", "not used", "nothing was run", 0)

@@ -33,6 +33,7 @@ from keras_vae.graded import class_report, feedback, report, rubric, sandbox, su
 STATUSES = ("graded", "import error", "timed out", "no file found", "refused", "grader failed")
 COLUMNS = ("name", "score", "maximum", "status", "graded_at", "seed", "user")
 IMPORT_FAILED = (feedback.import_failed(""), feedback.stopped("importing", "")[:-2])
+NOT_RUN_SEED = "not used"  # the seed of `report.not_graded`: no submission code ran
 TIME_LIMITS = ("took longer than", "grading deadline of", "did not finish in time")
 FIX_HINT = ("Grade as root, from a virtual environment every user can run (made from a Python "
             "outside a private home: /usr/bin/python3 -m venv /opt/keras-vae), or pass "
@@ -191,8 +192,9 @@ def grade_one(path, grade_arguments, seconds):
 
 def _row(name, status, results, plan, graded_at):
     scores = {test["number"]: test["score"] for test in results["tests"]}
-    return Row(name, results["score"], rubric.max_score(), status, graded_at,
-               str(results.get("extra_data", {}).get("seed") or plan.seed_kind), plan.user,
+    seed = str(results.get("extra_data", {}).get("seed") or plan.seed_kind)
+    return Row(name, results["score"], rubric.max_score(), status, graded_at, seed,
+               plan.user if seed != NOT_RUN_SEED else "nothing was run",
                {item.id: scores.get(item.id, 0.0) for item in rubric.rubric()})
 
 
