@@ -149,6 +149,7 @@ def test_an_import_error_reads_once_with_the_full_rubric():
 
 @pytest.mark.parametrize("message, status", [
     (feedback.stopped("importing", "it exited with status 0"), "import error"),
+    (feedback.stopped("importing", "importing took longer than 60 s"), "timed out"),
     (feedback.NOT_IMPLEMENTED, "graded"),
     (feedback.stopped("building", "took longer than the 60 s allowed (60 s per test)"),
      "timed out"),

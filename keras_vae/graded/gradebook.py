@@ -28,7 +28,8 @@ import tempfile
 from tqdm import tqdm
 
 from keras_vae import atomic, checks
-from keras_vae.graded import class_report, feedback, report, rubric, sandbox, submission
+from keras_vae.graded import (class_report, feedback, grading, report, rubric, sandbox,
+                               submission)
 
 STATUSES = ("graded", "import error", "timed out", "no file found", "refused", "grader failed")
 COLUMNS = ("name", "score", "maximum", "status", "graded_at", "seed", "user")
@@ -151,13 +152,12 @@ def classify(results):
     or `refused` where the grader ran none of it), with its results, an import error told
     once."""
     outputs = [t["output"] for t in results["tests"] if t["number"] != "instructor.review"]
+    late = any(limit in output for output in outputs for limit in TIME_LIMITS)
     if outputs and all(o.startswith(IMPORT_FAILED) for o in outputs):
-        return "import error", _collapse_import_error(results)
+        return "timed out" if late else "import error", _collapse_import_error(results)
     if outputs and all(o.startswith("not graded:") for o in outputs):
         return "refused", results
-    if any(limit in output for output in outputs for limit in TIME_LIMITS):
-        return "timed out", results
-    return "graded", results
+    return "timed out" if late else "graded", results
 
 
 def grade_one(path, grade_arguments, seconds):
@@ -233,7 +233,7 @@ def grade_class(plan, out, workers=2, grade_arguments=(), seconds=None):
     Results are written to `out` only once every grading has ended, so no submission's code
     is running while they are written.
     """
-    seconds = seconds or 1.5 * rubric_deadline(grade_arguments) + 120
+    seconds = seconds or 1.5 * _deadline(grade_arguments) + 120
     outcomes = {}
     with tempfile.TemporaryDirectory(prefix="keras-vae-seed-") as private:
         arguments = [*grade_arguments, *_seed_arguments(plan, private)]
@@ -272,12 +272,12 @@ def _seed_arguments(plan, private):
     return ["--seed", str(plan.seed)] if plan.seed_kind == "given" else []
 
 
-def rubric_deadline(grade_arguments):
+def _deadline(grade_arguments):
     """The `--deadline` among `grade_arguments`, else the grader's default."""
     arguments = list(grade_arguments)
     if "--deadline" in arguments:
         return float(arguments[arguments.index("--deadline") + 1])
-    return 900.0
+    return grading.DEFAULTS["deadline"]
 
 
 def summary(out, rows, replaced, plan):
