@@ -239,6 +239,17 @@ def test_bad_input_found_once_tensorflow_loads_with_overwrite_loses_nothing(tmp_
         assert snapshot(out) == before
 
 
+def test_a_batch_larger_than_the_dataset_is_refused_before_it_loads(tmp_path):
+    """The default dataset's size is known without downloading it: --batch-size 100000 is one
+    line in a fraction of a second."""
+    status, printed, err, seconds = command("keras_vae.train", "--batch-size", "100000",
+                                            "--out", str(tmp_path / "run"))
+    assert (status, printed, err) == (2, "", "error: Invalid value for `--batch-size`: expected "
+                                             "at most the 54000 training images, received "
+                                             "100000.\n")
+    assert seconds < 1.0, f"expected under 1 s, received {seconds:.2f} s"
+
+
 @pytest.mark.parametrize("shape", [(300, 32, 32), (300, 28, 28, 3), (300, 10)])
 def test_data_of_the_wrong_shape_is_named_with_the_shape_expected(tmp_path, shape):
     """Images that are not 28x28 grayscale (CIFAR-sized, RGB, features): one line naming
@@ -697,3 +708,6 @@ def test_a_gaussian_run_says_why_its_negative_elbo_can_be_negative(tmp_path):
         "--sigma. It cannot be compared with a Bernoulli run's negative ELBO, which is never "
         "negative."), lines
     assert lines[-1] == f"Run directory: {out}", lines
+    status, printed, err, _ = command("keras_vae.evaluate", out, "--iw-samples", "2")
+    assert (status, err) == (0, lines[-2] + "\n"), err
+    assert json.loads(printed)["num_iw_samples"] == 2
