@@ -359,3 +359,20 @@ def test_a_row_where_nothing_ran_names_no_user(tmp_path, monkeypatch):
     rows, _ = gradebook.grade_class(plan, str(tmp_path))
     assert (rows["carol"].status, rows["carol"].seed, rows["carol"].user, rows["carol"].score) == (
         "no file found", "not used", "nothing was run", 0)
+
+
+def test_the_class_grading_imports_nothing_once_a_submission_runs(tmp_path, monkeypatch):
+    """Every module the gradebook and the report need is imported before the first grading
+    starts, so root imports nothing a submission could have planted."""
+    imported = {}
+
+    def grade_one(path, arguments, seconds):
+        imported.setdefault("first grading", set(sys.modules))
+        return "graded", _results("wrong")
+
+    monkeypatch.setattr(gradebook, "grade_one", grade_one)
+    plan = gradebook.Plan([("alice", "unused"), ("bob", "unused")], 0, "public", "a test",
+                          "nobody", True)
+    gradebook.grade_class(plan, str(tmp_path), workers=1)
+    late = sorted(set(sys.modules) - imported["first grading"])
+    assert late == [], f"expected no module imported after the first grading, received {late}"

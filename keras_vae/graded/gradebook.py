@@ -234,17 +234,20 @@ def grade_class(plan, out, workers=2, grade_arguments=(), seconds=None):
     is running while they are written.
     """
     seconds = seconds or 1.5 * _deadline(grade_arguments) + 120
+    class_report.load_modules()
     outcomes = {}
     with tempfile.TemporaryDirectory(prefix="keras-vae-seed-") as private:
         arguments = [*grade_arguments, *_seed_arguments(plan, private)]
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        with (tqdm(total=len(plan.entries), desc="grading", unit="submission",
+                   file=sys.stderr) as bar,
+              concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool):
             futures = {pool.submit(grade_one, path, arguments, seconds): name
                        for name, path in plan.entries}
-            for future in tqdm(concurrent.futures.as_completed(futures), total=len(futures),
-                               desc="grading", unit="submission", file=sys.stderr):
+            for future in concurrent.futures.as_completed(futures):
                 graded_at = datetime.datetime.now(datetime.timezone.utc).isoformat(
                     timespec="seconds")
                 outcomes[futures[future]] = (*future.result(), graded_at)
+                bar.update()
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "gradebook.csv")
     rows = read_gradebook(path)
