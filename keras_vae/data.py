@@ -190,13 +190,14 @@ class _HeldNotice(io.TextIOBase):
 
 
 def download_failure(error):
-    """What made a download fail, in the words of its first cause: a DNS, proxy, TLS or HTTP
-    error, not Keras' wrapper around it."""
+    """What made a download fail, in the words of its cause: a DNS, proxy, TLS or HTTP error
+    (the first `OSError` under Keras' bare `Exception`), not Keras' wrapper around it."""
     cause = error
-    while cause.__cause__ or cause.__context__:
+    while cause is not None and not isinstance(cause, OSError):
         cause = cause.__cause__ or cause.__context__
+    cause = cause or error
     reason = getattr(cause, "reason", None)  # urllib keeps the socket's error as `reason`.
-    text = str(reason if isinstance(reason, BaseException) else cause) or type(cause).__name__
+    text = str(reason if isinstance(reason, OSError) else cause) or type(cause).__name__
     return " ".join(text.split())
 
 

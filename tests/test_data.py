@@ -137,13 +137,15 @@ def test_a_download_that_goes_ahead_shows_keras_notice_and_progress(monkeypatch,
 
 
 def test_a_download_failure_is_named_by_its_first_cause():
-    """The error under Keras' wrapper: a resolver's, a proxy's, a certificate's, an HTTP one."""
+    """The error under Keras' wrapper: a resolver's, a proxy's, an HTTP one, a socket's."""
     for cause, expected in (
             (ConnectionRefusedError(111, "Connection refused"), "[Errno 111] Connection refused"),
             (OSError("Tunnel connection failed: 403 Forbidden"),
              "Tunnel connection failed: 403 Forbidden"),
             (urllib.error.HTTPError("https://x", 404, "Not Found", {}, None),
-             "HTTP Error 404: Not Found")):
+             "HTTP Error 404: Not Found"),
+            (urllib.error.URLError(ConnectionResetError(104, "Connection reset by peer")),
+             "[Errno 104] Connection reset by peer")):
         try:
             try:
                 raise cause
