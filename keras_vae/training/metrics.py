@@ -86,13 +86,14 @@ def report_loss_terms(impl, vae, likelihood, sigma):
         added.append(KLTracker(name="kl_loss"))
         for layer in tracked:
             _add_kl_to(added[-1], layer, impl)
-    vae.compile(**dict(original, optimizer=vae.optimizer,
-                       metrics=list(original.get("metrics") or []) + added))
+    # The optimizer compile made, a mixed precision LossScaleOptimizer included, as it is.
+    own = dict(original, optimizer=vae.optimizer, auto_scale_loss=False)
+    vae.compile(**dict(own, metrics=list(original.get("metrics") or []) + added))
 
     def restore():
         for layer in tracked:
             object.__delattr__(layer, "call")  # Back to its class's `call`.
-        vae.compile(**dict(original, optimizer=vae.optimizer))
+        vae.compile(**own)
 
     return restore
 
