@@ -2,12 +2,11 @@
 
 import numpy as np
 
-from keras_vae.graded import witness
 from keras_vae.graded.item import Item
 from keras_vae.graded.items.models.encoder import encoder_config
 from keras_vae.graded.items.models.networks import (
-    expect_biases, expect_model, expect_network, hidden_judge, hidden_run, num_pixels,
-    observe_network, set_weights_run)
+    expect_model, expect_network, hidden_judge, hidden_run, num_pixels, observe_network,
+    scaled_outputs, set_weights_run)
 from keras_vae.graded.witness import array, expect_shape
 
 
@@ -24,7 +23,8 @@ def decoder_inputs(rng, config):
 def decoder_flat_run(graphs, inputs):
     observed = {"output": graphs.call("flat", inputs["z"][:3]),
                 "network": observe_network(graphs, "flat", inputs["z"][:8])}
-    observed["set"] = set_weights_run(graphs, "flat", inputs["z"][:3], inputs["weights_seed"])
+    observed["set"] = set_weights_run(graphs, "flat", inputs["z"], inputs["weights_seed"],
+                                      (inputs["num_pixels"],))
     return observed
 
 
@@ -32,14 +32,15 @@ def decoder_flat_judge(inputs, observed):
     expect_model(observed["facts"], "build_decoder")
     expect_network(observed["network"], "build_decoder", inputs["latent_dim"])
     expect_shape(observed["output"], (3, inputs["num_pixels"]), "decoder output")
-    expect_biases(observed["set"], "build_decoder (Bernoulli)", [(inputs["num_pixels"],)],
-                   witness.sigmoid)
+    scaled_outputs(observed["set"], "build_decoder (Bernoulli)", [(inputs["num_pixels"],)],
+                   sigmoid=True)
 
 
 def decoder_image_run(graphs, inputs):
     observed = {"output": graphs.call("image", inputs["z"][:3]),
                 "network": observe_network(graphs, "image", inputs["z"][:8])}
-    observed["set"] = set_weights_run(graphs, "image", inputs["z"][:3], inputs["weights_seed"])
+    observed["set"] = set_weights_run(graphs, "image", inputs["z"], inputs["weights_seed"],
+                                      (int(np.prod(inputs["image_shape"])),))
     return observed
 
 
@@ -47,41 +48,39 @@ def decoder_image_judge(inputs, observed):
     expect_network(observed["network"], "build_decoder for an image shape", inputs["latent_dim"])
     expect_shape(observed["output"], (3,) + tuple(inputs["image_shape"]),
                  "decoder output for an image shape")
-    expect_biases(observed["set"], "build_decoder for an image shape",
-                   [tuple(inputs["image_shape"])], witness.sigmoid)
+    scaled_outputs(observed["set"], "build_decoder for an image shape",
+                   [tuple(inputs["image_shape"])], sigmoid=True)
 
 
 def decoder_range_run(graphs, inputs):
-    far = {"far": graphs.call("range", 15.0 * inputs["z"]),
-           "network": observe_network(graphs, "range", inputs["z"][:8])}
-    for variable in graphs.variables("range"):
-        if variable.trainable:
-            variable.assign(variable * 30.0)
-    far["scaled"] = graphs.call("range", inputs["z"])
-    far["set"] = set_weights_run(graphs, "range", inputs["z"][:2], inputs["weights_seed"])
-    return far
+    # The output layer is scaled until its logits would pass -6 and +6.
+    return {"network": observe_network(graphs, "range", inputs["z"][:8]),
+            "set": set_weights_run(graphs, "range", inputs["z"], inputs["weights_seed"],
+                                   (inputs["num_pixels"],), target=6.0, logits=True)}
 
 
 def decoder_range_judge(inputs, observed):
     expect_network(observed["network"], "build_decoder", inputs["latent_dim"])
-    expect_biases(observed["set"], "build_decoder (Bernoulli)", [(inputs["num_pixels"],)],
-                   witness.sigmoid)
-    for key, what in (("far", "far-out z"), ("scaled", "every weight scaled by 30")):
-        probs = array(observed[key], "decoder output")
+    factor = float(observed["set"]["factor"])
+    for key, what in (("first", "weights drawn like an initializer's"),
+                      ("scaled", f"its output layer then scaled by {factor:.3g}")):
+        probs = array(observed["set"][key], "decoder output")
         assert probs.size and probs.min() >= 0.0 and probs.max() <= 1.0, (
             f"Bernoulli probabilities for {what}: expected values in [0, 1], received "
             f"[{probs.min():.3f}, {probs.max():.3f}].\nLikely mistake: no sigmoid on the "
             "output layer.")
-    probs = array(observed["scaled"], "decoder output")
+    probs = array(observed["set"]["scaled"], "decoder output")
     assert probs.min() < 0.05 and probs.max() > 0.95, (
-        f"Bernoulli probabilities with every weight scaled by 30: expected values near both 0 "
-        f"and 1, received [{probs.min():.3f}, {probs.max():.3f}].\nLikely mistake: the "
-        "sigmoid's input cannot go below (or above) 0, e.g. a ReLU before the sigmoid, so "
-        "probabilities stay on one side of one half.")
+        f"Bernoulli probabilities with the output layer scaled by {factor:.3g}: expected "
+        f"values near both 0 and 1, received [{probs.min():.3f}, {probs.max():.3f}].\nLikely "
+        "mistake: the probabilities cannot come near 0 or 1: a ReLU before the sigmoid, or "
+        "probabilities squashed into a narrower range.")
+    scaled_outputs(observed["set"], "build_decoder (Bernoulli)", [(inputs["num_pixels"],)],
+                   sigmoid=True)
 
 
 def decoder_hidden_run(graphs, inputs):
-    return hidden_run(graphs, inputs, inputs["z"][:8])
+    return hidden_run(graphs, inputs, inputs["z"][:8], inputs["num_pixels"], encoder=False)
 
 
 ITEMS = [

@@ -4,8 +4,8 @@ import numpy as np
 
 from keras_vae.graded.item import Item
 from keras_vae.graded.items.models.networks import (
-    expect_biases, expect_model, expect_network, hidden_judge, hidden_run, hidden_sizes,
-    latent_outputs, num_pixels, observe_network, set_weights_run)
+    encoder_weights_run, expect_model, expect_network, hidden_judge, hidden_run, hidden_sizes,
+    latent_outputs, num_pixels, observe_network, scaled_outputs)
 from keras_vae.graded.witness import array, expect_pair, expect_shape
 
 
@@ -24,7 +24,8 @@ def encoder_inputs(rng, config):
 def encoder_outputs_run(graphs, inputs):
     observed = {"outputs": graphs.call("main", inputs["x"][:3]),
                 "network": observe_network(graphs, "main", inputs["x"][:8])}
-    observed["set"] = set_weights_run(graphs, "main", inputs["x"][:3], inputs["weights_seed"])
+    observed["set"] = encoder_weights_run(graphs, "main", inputs["x"][:8], inputs["weights_seed"],
+                                          inputs["latent_dims"][1])
     return observed
 
 
@@ -40,15 +41,17 @@ def encoder_outputs_judge(inputs, observed):
         "values.\nLikely mistake: one Dense layer used for both outputs; the mean and the "
         "log-variance each need a Dense(latent_dim) of their own.")
     d = inputs["latent_dims"][1]
-    expect_biases(observed["set"], "build_encoder", [(d,), (d,)])
+    scaled_outputs(observed["set"], "build_encoder", [(d,), (d,)])
 
 
 def encoder_latent_run(graphs, inputs):
     observed = {name: graphs.call(name, inputs["x"][:2]) for name in ("latent_one", "latent_d")}
     observed["network"] = {name: observe_network(graphs, name, inputs["x"][:8])
                            for name in ("latent_one", "latent_d")}
-    observed["set"] = {name: set_weights_run(graphs, name, inputs["x"][:2], inputs["weights_seed"])
-                       for name in ("latent_one", "latent_d")}
+    observed["set"] = {name: encoder_weights_run(graphs, name, inputs["x"][:8],
+                                                 inputs["weights_seed"], latent_dim)
+                       for name, latent_dim in zip(("latent_one", "latent_d"),
+                                                   inputs["latent_dims"])}
     return observed
 
 
@@ -56,7 +59,7 @@ def encoder_latent_judge(inputs, observed):
     for name, latent_dim in zip(("latent_one", "latent_d"), inputs["latent_dims"]):
         expect_network(observed["network"][name], f"build_encoder with latent_dim="
                         f"{latent_dim}", inputs["num_pixels"])
-        expect_biases(observed["set"][name], f"build_encoder with latent_dim={latent_dim}",
+        scaled_outputs(observed["set"][name], f"build_encoder with latent_dim={latent_dim}",
                        [(latent_dim,), (latent_dim,)])
         z_mean, z_log_var = expect_pair(observed[name], "encoder(x)")
         expect_shape(z_mean, (2, latent_dim), f"z_mean with latent_dim={latent_dim}")
@@ -64,44 +67,46 @@ def encoder_latent_judge(inputs, observed):
 
 
 def encoder_hidden_run(graphs, inputs):
-    return hidden_run(graphs, inputs, inputs["x"][:8])
+    return hidden_run(graphs, inputs, inputs["x"][:8], inputs["latent_dims"][1], encoder=True)
 
 
 def encoder_signed_run(graphs, inputs):
-    return {"outputs": graphs.call("main", inputs["x"] * 4.0),
-            "network": observe_network(graphs, "main", inputs["x"][:8]),
-            "set": set_weights_run(graphs, "main", inputs["x"][:2], inputs["weights_seed"])}
+    return {"network": observe_network(graphs, "main", inputs["x"][:8]),
+            "set": encoder_weights_run(graphs, "main", inputs["x"], inputs["weights_seed"],
+                                       inputs["latent_dims"][1])}
 
 
 def encoder_signed_judge(inputs, observed):
     expect_network(observed["network"], "build_encoder", inputs["num_pixels"])
     d = inputs["latent_dims"][1]
-    expect_biases(observed["set"], "build_encoder", [(d,), (d,)])
-    _, z_log_var = expect_pair(observed["outputs"], "encoder(x)")
+    _, z_log_var = expect_pair(observed["set"]["first"], "encoder(x)")
     z_log_var = array(z_log_var, "z_log_var")
     assert z_log_var.size and np.min(z_log_var) < 0 < np.max(z_log_var), (
-        f"z_log_var: expected values of both signs, received [{np.min(z_log_var):.4f}, "
-        f"{np.max(z_log_var):.4f}].\nLikely mistake: a ReLU (or softplus, or a negated ReLU) on "
-        "the log-variance head; log(sigma**2) < 0 whenever sigma < 1, so the head must be "
-        "linear.")
+        f"z_log_var with weights drawn like an initializer's: expected values of both signs, "
+        f"received [{np.min(z_log_var):.4f}, {np.max(z_log_var):.4f}].\nLikely mistake: a ReLU "
+        "(or softplus, or a negated ReLU) on the log-variance head; log(sigma**2) < 0 whenever "
+        "sigma < 1, so the head must be linear.")
+    scaled_outputs(observed["set"], "build_encoder", [(d,), (d,)])
 
 
 def encoder_unbounded_run(graphs, inputs):
-    for variable in graphs.variables("main"):
-        if variable.trainable:
-            variable.assign(variable * 100.0)
-    return {"outputs": graphs.call("main", inputs["x"] - 0.5)}
+    # The heads are scaled until the outputs would pass -12 and +12 if the heads are linear.
+    return {"set": encoder_weights_run(graphs, "main", inputs["x"], inputs["weights_seed"] + 1,
+                                       inputs["latent_dims"][1], target=12.0)}
 
 
 def encoder_unbounded_judge(inputs, observed):
-    outputs = expect_pair(observed["outputs"], "encoder(x)")
+    d = inputs["latent_dims"][1]
+    outputs = expect_pair(observed["set"]["scaled"], "encoder(x)")
     for name, value in zip(("z_mean", "z_log_var"), outputs):
         value = array(value, name)
-        assert value.size and value.max() > 5 and value.min() < -5, (
-            f"{name} with every weight scaled by 100: expected values beyond -5 and +5, "
-            f"received [{value.min():.3f}, {value.max():.3f}].\nLikely mistake: a squashing or "
-            f"one-sided activation (tanh, sigmoid, relu) on the {name} head; posterior means "
-            "and log-variances are unbounded, so the heads are linear.")
+        assert value.size and value.max() > 10 and value.min() < -10, (
+            f"{name} with weights drawn like an initializer's and the heads scaled by "
+            f"{float(observed['set']['factor']):.3g}: expected values beyond -10 and +10, "
+            f"received [{value.min():.3f}, {value.max():.3f}].\nLikely mistake: a squashing, "
+            f"clipping or one-sided activation (tanh, sigmoid, relu, a clip) on the {name} "
+            "head; posterior means and log-variances are unbounded, so the heads are linear.")
+    scaled_outputs(observed["set"], "build_encoder", [(d,), (d,)])
 
 
 def encoder_image_run(graphs, inputs):
@@ -109,13 +114,14 @@ def encoder_image_run(graphs, inputs):
     images = np.random.default_rng(0).uniform(size=(8,) + shape).astype(np.float32)
     return {"outputs": graphs.call("image", np.zeros((2,) + shape, np.float32)),
             "network": observe_network(graphs, "image", images),
-            "set": set_weights_run(graphs, "image", images[:2], inputs["weights_seed"])}
+            "set": encoder_weights_run(graphs, "image", images, inputs["weights_seed"],
+                                       inputs["latent_dims"][1])}
 
 
 def encoder_image_judge(inputs, observed):
     expect_network(observed["network"], "build_encoder for images")
     d = inputs["latent_dims"][1]
-    expect_biases(observed["set"], "build_encoder for images", [(d,), (d,)])
+    scaled_outputs(observed["set"], "build_encoder for images", [(d,), (d,)])
     z_mean, z_log_var = expect_pair(observed["outputs"], "encoder(images)")
     d = inputs["latent_dims"][1]
     what = f"for images of shape {tuple(inputs['image_shape'])}"

@@ -3,8 +3,6 @@ exported graph, its variables and runs with grader-set weights."""
 
 import numpy as np
 
-from keras_vae.graded import witness
-
 
 def hidden_sizes(rng, count):
     return [int(size) for size in rng.choice(np.arange(11, 48), size=count, replace=False)]
@@ -63,56 +61,118 @@ def expect_network(network, what, width=None):
         "outputs that do not follow the input.\nLikely mistake: outputs that ignore x.")
 
 
-def set_weights_run(graphs, name, x, seed):
-    """Sets every kernel of the archive to 0 and every bias to grader-chosen values, then runs
-    it: a network's outputs are then its output layers' biases (through their activation),
-    whatever its hidden activations."""
-    rng = np.random.default_rng(seed)
-    biases = []
-    for variable in graphs.variables(name):
-        if not variable.trainable:
-            continue
-        if len(variable.shape) >= 2:
-            variable.assign(np.zeros(variable.shape, np.float32))
-        else:
-            value = rng.uniform(-2, 2, size=variable.shape).astype(np.float32)
-            variable.assign(value)
-            biases.append(value.astype(np.float64))
-    return {"outputs": graphs.call(name, x), "biases": biases}
+def _drawn(rng, shape):
+    """A weight drawn like an initializer's at a trained scale: kernels normal with standard
+    deviation about 1 / sqrt(fan_in), biases small."""
+    if len(shape) >= 2:
+        scale = rng.uniform(1.0, 1.5) / np.sqrt(np.prod(shape[:-1]))
+        return rng.normal(scale=scale, size=shape)
+    return rng.normal(scale=0.1, size=shape)
 
 
-def _identity(values):
-    return values
+def _output_layers(variables, width, heads):
+    """The variables of the last `heads` layers of output width `width`: their kernels and
+    biases, in the order the model lists them."""
+    kernels = [v for v in variables if len(v.shape) >= 2 and v.shape[-1] == width][-heads:]
+    biases = [v for v in variables if len(v.shape) == 1 and v.shape[-1] == width][-heads:]
+    return kernels + biases
 
 
-def expect_biases(observed, what, widths, activation=_identity):
-    """Asserts each output equals one bias of its width (through `activation`), broadcast over
-    the batch; `widths`: the outputs' trailing shapes, as tuples."""
-    outputs = observed["outputs"] if isinstance(observed["outputs"], list) else [
-        observed["outputs"]]
-    biases = [np.asarray(b, np.float64) for b in observed["biases"]]
-    candidates = [activation(b) for b in biases] + [
-        activation(half) for b in biases if len(b) % 2 == 0 for half in np.split(b, 2)]
-    for output, width in zip(outputs, widths):
+def _spread(outputs, logits):
+    """The smallest distance from 0 reached on both sides by every output, in logits for
+    probabilities."""
+    reach = []
+    for output in outputs if isinstance(outputs, list) else [outputs]:
         output = np.asarray(output, np.float64)
-        flat = output.reshape(len(output), -1)
-        size = int(np.prod(width))
-        ok = any(np.allclose(flat, c if c.size == size else np.broadcast_to(c, width).reshape(-1),
-                             rtol=1e-4, atol=1e-5)
-                 for c in candidates if c.size in (size, width[-1]) and flat.shape[1] == size)
-        assert output.shape[1:] == tuple(width) and ok, (
-            f"{what} with every kernel set to 0 and the biases to chosen values: expected the "
-            f"output layer's bias{' through a sigmoid' if activation is not _identity else ''} "
-            f"in every row, received other values (first row {np.round(flat[0][:4], 4)}).\n"
-            "Likely mistake: outputs that do not come from the model's own output layers, or "
-            "an activation on a head that should be linear.")
+        if logits:
+            output = np.log(np.clip(output, 1e-12, 1.0)) - np.log(np.clip(1 - output, 1e-12, 1.0))
+        reach.append(min(output.max(initial=0), -output.min(initial=0)))
+    return min(reach)
 
 
-def hidden_run(graphs, inputs, x):
+def set_weights_run(graphs, name, x, seed, widths, heads=1, target=None, logits=False):
+    """Draws every weight as an initializer would, at a trained scale, runs the network on `x`,
+    then scales its output layers (the last `heads` kernels and biases of the first of `widths`
+    the model has) by a factor and runs it again. Whatever the hidden layers, the outputs of
+    linear output layers then scale by the factor (their logits, for sigmoid outputs).
+
+    Args:
+        target: where given, the factor takes the outputs (their logits with `logits`) to this
+            distance from 0 on both sides, else it is drawn in [1.5, 2.5].
+    """
+    rng = np.random.default_rng(seed)
+    trainable = [v for v in graphs.variables(name) if v.trainable]
+    for variable in trainable:
+        variable.assign(_drawn(rng, tuple(variable.shape)).astype(np.float32))
+    first = graphs.call(name, x)
+    output = next((found for found in (_output_layers(trainable, w, heads) for w in widths)
+                   if found), [])
+    factor = float(rng.uniform(1.5, 2.5))
+    if target is not None:
+        spread = _spread(first, logits)
+        factor = float(min(target / spread, 1e4)) if spread > 0 else 1.0
+    for variable in output:
+        variable.assign(variable * factor)
+    return {"first": first, "scaled": graphs.call(name, x), "factor": factor,
+            "found": len(output)}
+
+
+def _outputs(values):
+    return [np.asarray(v, np.float64) for v in (values if isinstance(values, list) else [values])]
+
+
+def _logit(probs):
+    return np.log(probs) - np.log1p(-probs)
+
+
+def scaled_outputs(observed, what, widths, sigmoid=False):
+    """Asserts the outputs (of trailing shapes `widths`) come from the model's output layers:
+    scaling those layers by a factor scales the outputs by it (the logits, for `sigmoid`)."""
+    first, scaled = _outputs(observed["first"]), _outputs(observed["scaled"])
+    factor = float(observed["factor"])
+    shapes = [tuple(o.shape[1:]) for o in first]
+    assert shapes == [tuple(w) for w in widths], (
+        f"{what}: expected outputs of shapes {[tuple(w) for w in widths]} (after the batch), "
+        f"received {shapes}.")
+    follows = int(observed["found"]) > 0
+    for one, two in zip(first, scaled):
+        if not follows or one.shape != two.shape:
+            follows = False
+        elif sigmoid:
+            inside = (one > 1e-4) & (one < 1 - 1e-4) & (two > 1e-4) & (two < 1 - 1e-4)
+            follows = bool(inside.any() and np.all((one >= 0) & (one <= 1)) and np.allclose(
+                _logit(two[inside]), factor * _logit(one[inside]), rtol=2e-2, atol=2e-2))
+        else:
+            follows = np.allclose(two, factor * one, rtol=1e-3,
+                                  atol=1e-4 * factor * max(1.0, np.abs(one).max()))
+    row = [o.reshape(len(o), -1)[0][:3] for o in (first[0], scaled[0])]
+    what_scales = "logits of the probabilities" if sigmoid else "outputs"
+    assert follows, (
+        f"{what} with weights drawn like an initializer's, then its output layer scaled by "
+        f"{factor:.3g}: expected the {what_scales} to scale by the same factor (first row "
+        f"{np.round(row[0], 4)} becoming {np.round(factor * row[0], 4) if not sigmoid else ''}"
+        f"{'' if not sigmoid else 'the sigmoid of its logits times the factor'}), received "
+        f"{np.round(row[1], 4)}.\nLikely mistake: "
+        + ("the probabilities are not a sigmoid of the output layer (squashed or shifted "
+           "probabilities, or another activation)." if sigmoid else
+           "an activation on a head that should be linear (tanh, sigmoid, relu, a clip), or "
+           "outputs that do not come from the model's own output layers."))
+
+
+def encoder_weights_run(graphs, name, x, seed, latent_dim, **options):
+    """`set_weights_run` for an encoder: its output layers are the two heads of `latent_dim`
+    units (or one of twice as many, split in two)."""
+    return set_weights_run(graphs, name, x, seed, (latent_dim, 2 * latent_dim), heads=2,
+                           **options)
+
+
+def hidden_run(graphs, inputs, x, width, encoder):
+    run = encoder_weights_run if encoder else set_weights_run
     return {"shapes": [list(shape) for shape in graphs.trainable_shapes("hidden")],
             "listed": [list(v.shape) for v in graphs.variables("hidden") if v.trainable],
             "reached": _gradients_reach(graphs, "hidden", x),
-            "set": set_weights_run(graphs, "hidden", x[:2], inputs["weights_seed"])}
+            "set": run(graphs, "hidden", x, inputs["weights_seed"],
+                       width if encoder else (width,))}
 
 
 def _dense_path(kernels, start, sizes):
@@ -137,21 +197,29 @@ def hidden_judge(name, first, last):
             f"{name}(..., hidden_units={wanted}): expected every weight of the model to take "
             "part in its output, received weights that the output does not depend on.\n"
             "Likely mistake: layers built but not used on the path from input to output.")
-        if name == "build_encoder":
+        encoder = name == "build_encoder"
+        if encoder:
             d = inputs["latent_dims"][1]
-            expect_biases(observed["set"], name, [(d,), (d,)])
+            scaled_outputs(observed["set"], name, [(d,), (d,)])
         else:
-            expect_biases(observed["set"], name, [(end,)], witness.sigmoid)
+            scaled_outputs(observed["set"], name, [(end,)], sigmoid=True)
         found = list(kernels)
         if _dense_path(found, start, wanted) and _heads(found, wanted[-1], end):
             return
+        head_width = end // 2 if encoder else end
+        hidden = [k for k in kernels if k[1] not in (head_width, end)]
+        stacked = list(kernels)
         reverse = list(kernels)
         if _dense_path(reverse, start, wanted[::-1]) and _heads(reverse, wanted[0], end):
             hint = "the hidden layers are in reverse order: hidden_units lists them from the input."
-        elif any(s[0] == start for s in kernels) and len(kernels) != len(wanted) + 1 + (
-                name == "build_encoder"):
+        elif (encoder and _dense_path(stacked, start, wanted)
+              and sorted(stacked) == sorted([[wanted[-1], head_width], [head_width, head_width]])):
+            hint = ("one head is computed from the other (a Dense on z_mean): both heads take "
+                    "the last hidden layer's output.")
+        elif len(hidden) != len(wanted):
             hint = (f"one hidden Dense layer per entry of hidden_units is expected "
-                    f"({len(wanted)} here), received {len(kernels)} weight matrices.")
+                    f"({len(wanted)} here), received {len(hidden)} hidden weight matrices "
+                    f"besides the output layer{'s' if encoder else ''}.")
         else:
             hint = "hidden_units is ignored (sizes written into the code)."
         raise AssertionError(
