@@ -133,7 +133,7 @@ def main(argv=None):
 
 
 def _grade_class(args, seed):
-    from keras_vae.graded import gradebook
+    from keras_vae.graded import class_plan, gradebook
 
     if args.seed_file is not None:
         seed_kind, source = "secret", f"from {args.seed_file}"
@@ -145,11 +145,11 @@ def _grade_class(args, seed):
                   "the one students grade themselves on")
     try:
         with cli.bad_input():
-            plan = gradebook.plan(args.submissions, args.student, seed, seed_kind, source,
-                                  args.sandbox_user)
+            plan = class_plan.plan(args.submissions, args.student, seed, seed_kind, source,
+                                   args.sandbox_user)
     except cli.UsageError as error:
         return cli.usage_error(error)
-    print("\n".join(gradebook.announce(plan)), flush=True)
+    print("\n".join(class_plan.announce(plan)), flush=True)
     arguments = ["--timeout", args.timeout, "--deadline", args.deadline, "--memory-limit",
                  args.memory_limit, "--sandbox-user", args.sandbox_user]
     rows, replaced = gradebook.grade_class(plan, args.out, args.workers, arguments)
