@@ -143,7 +143,7 @@ def test_a_class_gets_a_row_and_a_status_per_student_and_a_regrade_keeps_the_oth
     own = pwd.getpwuid(os.geteuid()).pw_name
     runs_as = f"{own} (own user)" if user else "fresh user ids, one for each stage"
     announced = [f"Grading 7 submissions with the public seed (the one students grade themselves "
-                 f"on), running them as {runs_as}.",
+                 f"on), run as {runs_as}.",
                  "Not the grade that counts: these are the public seed's inputs, the ones "
                  "students grade themselves on. For the grade that counts, pass --seed-file "
                  "RELEASE/grading_seed (written by python -m keras_vae.release)."]
@@ -259,7 +259,7 @@ def test_a_class_graded_as_root_with_the_release_seed_runs_submissions_contained
         assert completed.returncode == 0, completed.stderr[-2000:]
         assert completed.stdout.splitlines()[:2] == [
             f"Grading 1 submission with the secret seed (from {release_dir / 'grading_seed'}), "
-            "running them as fresh user ids, one for each stage.",
+            "run as fresh user ids, one for each stage.",
             f"Gradebook: {out / 'gradebook.csv'} (1 row: 1 graded)"], completed.stdout
         row = read_rows(out / "gradebook.csv")[0]
         assert (row["score"], row["seed"], row["user"]) == (

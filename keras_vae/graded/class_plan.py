@@ -79,7 +79,7 @@ def announce(plan):
     """The lines a class grading prints before it starts: how many, which seed, which user, and
     whether these scores are the grade that counts."""
     lines = [f"Grading {len(plan.entries)} submission{'s' * (len(plan.entries) != 1)} with the "
-             f"{plan.seed_kind} seed ({plan.seed_source}), running them as {plan.user}."]
+             f"{plan.seed_kind} seed ({plan.seed_source}), run as {plan.user}."]
     if plan.seed_kind == "public":
         lines.append("Not the grade that counts: these are the public seed's inputs, the ones "
                      "students grade themselves on. For the grade that counts, pass --seed-file "
