@@ -177,6 +177,7 @@ def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib
 
 
 def _train_locked(config, run_dir, overwrite, log, warn, hold_signals):
+    run_dir.settle()  # An --overwrite stopped before its new run began gets the old run back.
     with cli.bad_input():
         # With --overwrite, what the directory holds is replaced, whatever it is.
         found = "new" if overwrite else run_dir.state(config, flag_names=FLAG_NAMES)
@@ -185,7 +186,7 @@ def _train_locked(config, run_dir, overwrite, log, warn, hold_signals):
         log(f"The run in {run_dir} is already finished: its models, plots and "
             "metrics.json are there. Add --overwrite to train it anew.")
         return run_dir.read_metrics()
-    # Every check that can refuse the run comes before anything in the directory is removed.
+    # The checks that can refuse the run come before anything in the directory is moved.
     cli.import_tensorflow()
     importlib.import_module(config.impl)  # An error in its code ends in its traceback.
     with cli.bad_input():
@@ -197,13 +198,18 @@ def _train_locked(config, run_dir, overwrite, log, warn, hold_signals):
     if overwrite:
         from keras_vae.plots import FIGURES
 
-        run_dir.clear(FIGURES + ("samples",))
+        # Set aside, not removed: the refusals that need the models or the devices come in
+        # fit_and_save, before it writes the new run's config.json.
+        run_dir.set_aside(FIGURES + ("samples",))
     elif found == "new":
         run_dir.remove_checkpoints()  # Not known to belong to this run.
     from keras_vae.training.fit import fit_and_save
 
-    return fit_and_save(config, data, x_val, _noting_densities(config, log), warn,
-                        hold_signals)
+    try:
+        return fit_and_save(config, data, x_val, _noting_densities(config, log), warn,
+                            hold_signals)
+    finally:
+        run_dir.settle()
 
 
 def _noting_densities(config, log):

@@ -214,8 +214,9 @@ def test_a_typo_with_overwrite_loses_nothing(tmp_path, argv, line):
 
 @pytest.mark.slow
 def test_bad_input_found_once_tensorflow_loads_with_overwrite_loses_nothing(tmp_path):
-    """Checks made with TensorFlow loaded (the data's pixels, the implementation's names) also
-    come before --overwrite removes anything."""
+    """Checks made with TensorFlow loaded (the data's pixels, the implementation's names) come
+    before --overwrite moves anything; those made with the models built (builders without
+    activation) find the run set aside and put it back."""
     import numpy as np
 
     out = tmp_path / "run"
@@ -224,6 +225,10 @@ def test_bad_input_found_once_tensorflow_loads_with_overwrite_loses_nothing(tmp_
     raw = images_npz(tmp_path / "raw.npz", np.full((10, 28, 28), 255.0, np.float32))
     (tmp_path / "incomplete.py").write_text("from keras_vae import build_vae\n")
     for argv, line in (
+            (["--impl", "tests.solutions.alternative", "--activation", "tanh"],
+             "Invalid value for `--impl`: expected builders accepting activation, received "
+             "\"tests.solutions.alternative: build_encoder() got an unexpected keyword argument "
+             "'activation'\"."),
             (["--data-path", str(raw), "--batch-size", "4"], "Invalid value for `--data-path`: "
              "expected pixel values in [0, 1] for likelihood='bernoulli', received 'values in "
              "[255, 255]'."),

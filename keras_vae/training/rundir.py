@@ -6,6 +6,7 @@ Training writes it; evaluation and sampling read it. It holds:
     history.csv        one row per finished epoch, copied from the latest checkpoint
     backup/            checkpoints of an unfinished run (`keras_vae.training.checkpoints`)
     .lock              locked with `fcntl.flock` by the process training in the directory
+    .replaced/         with --overwrite, the run being replaced, until the new one begins
     vae.keras, encoder.keras, decoder.keras, the figures' PNGs, metrics.json: the results
     logs/              TensorBoard logs, with --tensorboard
 
@@ -142,22 +143,49 @@ class RunDir:
     def is_finished(self):
         return os.path.isfile(self.metrics_file)
 
-    def clear(self, figures=()):
-        """Removes the checkpoints, results, the PNGs of `figures`, the history and the
-        TensorBoard logs (for `--overwrite`).
+    @property
+    def replaced(self):
+        """Where `--overwrite` keeps the run it replaces until the new run begins."""
+        return self.file(".replaced")
 
-        A finished run has no checkpoints; an unfinished one has no `metrics.json`. So a kill
-        during the removal leaves a finished run, or a run directory without checkpoints, which
-        the next run starts anew.
+    def set_aside(self, figures=()):
+        """Moves the run's checkpoints, results, the PNGs of `figures`, history and TensorBoard
+        logs into `.replaced/` (for `--overwrite`); `settle` then removes them or puts them back.
+
+        `config.json` goes first, so a directory holding `.replaced/` but no `config.json` is one
+        whose new run has not begun, wherever a kill stopped the moves.
         """
-        self.remove_checkpoints()
-        for name in TENSORBOARD_FOLDERS:
-            shutil.rmtree(os.path.join(self.logs, name), ignore_errors=True)
+        self._remove_partials()
+        paths = ([self.config_file] + [path for path in self.results(figures)
+                                       if path != self.config_file]
+                 + [self.backup] + [os.path.join(self.logs, name) for name in TENSORBOARD_FOLDERS])
+        for path in paths:
+            if os.path.lexists(path):
+                kept = os.path.join(self.replaced, os.path.relpath(path, self.path))
+                os.makedirs(os.path.dirname(kept), exist_ok=True)
+                os.replace(path, kept)
         with contextlib.suppress(OSError):
             os.rmdir(self.logs)  # Kept if something else is in it.
-        for path in self.results(figures):
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
+
+    def settle(self):
+        """Ends an `--overwrite`: removes the run set aside once the new run has begun (its
+        `config.json` is written), or else puts the old run back as it was."""
+        if not os.path.isdir(self.replaced):
+            return
+        if not os.path.exists(self.config_file):
+            self._remove_partials()
+            kept = [name for name in os.listdir(self.replaced) if name != "logs"]
+            logs = os.path.join(self.replaced, "logs")
+            if os.path.isdir(logs):
+                kept += [os.path.join("logs", name) for name in os.listdir(logs)]
+            # config.json last: until it is back, a kill leaves the old run to put back.
+            for name in sorted(kept, key=lambda name: name == "config.json"):
+                path = self.file(name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)  # Made by the new run before it began.
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                os.replace(os.path.join(self.replaced, name), path)
+        shutil.rmtree(self.replaced, ignore_errors=True)
 
     def remove_checkpoints(self):
         """Removes `backup/` and the partial files that killed writes left."""
@@ -166,6 +194,10 @@ class RunDir:
             shutil.rmtree(discarded, ignore_errors=True)
             os.replace(self.backup, discarded)
         shutil.rmtree(discarded, ignore_errors=True)
+        self._remove_partials()
+
+    def _remove_partials(self):
+        """Removes the partial files that killed writes left."""
         for name in os.listdir(self.path):
             if name.startswith(".partial."):
                 os.remove(self.file(name))
