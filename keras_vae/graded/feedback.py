@@ -6,6 +6,7 @@ import os
 import re
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+LIKELY = "Likely mistake:"
 NOT_IMPLEMENTED = "not implemented yet (the stub still raises NotImplementedError)"
 HINTS = {"does not have a `call()` method": "a keras.Model subclass needs a call() method: "
                                             "vae(x), fit and evaluate all use it."}
@@ -88,7 +89,8 @@ def not_run_as_own_user(containment):
 
 
 def explain_dependencies(rows, items):
-    """Points each failing item at a contract name it builds on that fails its own items.
+    """Points each failing item at a contract name it builds on that fails its own items; the
+    item's own guess at the mistake is dropped, since the failure it saw may be that name's.
 
     Args:
         rows: dict from item id to its row (`status`, `message`), changed in place.
@@ -104,6 +106,7 @@ def explain_dependencies(rows, items):
             continue
         broken = [name for name in item.uses[1:] if name in failing]
         if broken:
-            row["message"] += (f"\nFix {broken[0]} first: it fails "
-                               f"{', '.join(failing[broken[0]][:3])}, and this test builds on "
-                               "it.")
+            observed = row["message"].split(f"\n{LIKELY}")[0]
+            row["message"] = (f"{observed}\nFix {broken[0]} first: it fails "
+                              f"{', '.join(failing[broken[0]][:3])}, and this test builds on "
+                              "it.")

@@ -42,10 +42,12 @@ def export_seed(seed, export):
 
 
 def rubric():
-    """Every graded item, in the order they run."""
-    from keras_vae.graded.items import layers, losses, models
+    """Every graded item, in the order they run: each contract name's items after those of the
+    names it builds on (`kl.*` before `kl_layer.*`)."""
+    from keras_vae.graded.items import losses, models
+    from keras_vae.graded.items.layers import kl_layer, sampling
 
-    return layers.ITEMS + losses.ITEMS + models.ITEMS
+    return sampling.ITEMS + losses.ITEMS + kl_layer.ITEMS + models.ITEMS
 
 
 def configs():

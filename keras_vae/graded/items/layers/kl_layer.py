@@ -39,11 +39,16 @@ def kl_layer_identity_judge(inputs, observed):
     expect_close(outputs[1], inputs["z_log_var"], "KLDivergenceLayer output 1",
                  "return the inputs as they are.")
     added = _added(observed["default"], "added loss")
-    assert added > 1e-3 > abs(_added(observed["prior"], "added loss")), (
+    prior = _added(observed["prior"], "added loss")
+    if added <= 1e-3:
+        hint = "the layer passes its inputs through but adds no KL with self.add_loss."
+    else:
+        hint = ("the added loss is not 0 where q equals the prior (z_mean and z_log_var all 0): "
+                "the KL it adds must vanish there.")
+    assert added > 1e-3 > abs(prior), (
         f"KLDivergenceLayer's added loss: expected a positive loss for a posterior away from the "
-        f"prior and 0 at the prior, received {added:.4g} and "
-        f"{_added(observed['prior'], 'added loss'):.4g}.\nLikely mistake: the layer passes its "
-        "inputs through but adds no KL with self.add_loss.")
+        f"prior and 0 at the prior, received {added:.4g} and {prior:.4g}.\nLikely mistake: "
+        f"{hint}")
 
 
 def kl_layer_mean_judge(inputs, observed):
@@ -56,9 +61,20 @@ def kl_layer_mean_judge(inputs, observed):
 
 def kl_layer_beta_judge(inputs, observed):
     beta = inputs["beta"]
-    expect_close(_added(observed["beta"], "added loss"),
+    default = _added(observed["default"], "added loss")
+    received = _added(observed["beta"], "added loss")
+    if np.isclose(received, default, rtol=1e-4, atol=1e-6):
+        hint = "the layer adds the same loss whatever its beta: multiply the KL by beta."
+    elif np.isclose(received, beta**2 * default, rtol=1e-4, atol=1e-6):
+        hint = "beta is applied twice (beta**2 times the KL): multiply by beta once."
+    elif np.isclose(received, beta * default, rtol=1e-4, atol=1e-6):
+        hint = ("the added loss is beta times the loss the layer adds with beta=1, which is "
+                "itself wrong: see kl_layer.adds_batch_mean.")
+    else:
+        hint = "add beta * mean(kl_divergence(z_mean, z_log_var)) with add_loss."
+    expect_close(received,
                  beta * witness.kl_divergence(inputs["z_mean"], inputs["z_log_var"]).mean(),
-                 f"added loss with beta={beta}", "multiply the KL by beta before add_loss.")
+                 f"added loss with beta={beta}", hint)
 
 
 def kl_layer_batch_judge(inputs, observed):

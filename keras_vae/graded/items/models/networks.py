@@ -146,12 +146,15 @@ def scaled_outputs(observed, what, widths, sigmoid=False):
             follows = np.allclose(two, factor * one, rtol=1e-3,
                                   atol=1e-4 * factor * max(1.0, np.abs(one).max()))
     row = [o.reshape(len(o), -1)[0][:3] for o in (first[0], scaled[0])]
+    expected = factor * row[0]
+    if sigmoid:
+        inside = np.clip(row[0], 1e-7, 1 - 1e-7)
+        expected = 1 / (1 + np.exp(-factor * _logit(inside)))
     what_scales = "logits of the probabilities" if sigmoid else "outputs"
     assert follows, (
         f"{what} with weights drawn like an initializer's, then its output layer scaled by "
         f"{factor:.3g}: expected the {what_scales} to scale by the same factor (first row "
-        f"{np.round(row[0], 4)} becoming {np.round(factor * row[0], 4) if not sigmoid else ''}"
-        f"{'' if not sigmoid else 'the sigmoid of its logits times the factor'}), received "
+        f"{np.round(row[0], 4)} becoming {np.round(expected, 4)}), received "
         f"{np.round(row[1], 4)}.\nLikely mistake: "
         + ("the probabilities are not a sigmoid of the output layer (squashed or shifted "
            "probabilities, or another activation)." if sigmoid else
