@@ -128,7 +128,7 @@ def test_a_check_prints_its_rows_and_nothing_of_tensorflows(capfd, caplog):
     import logging
 
     caplog.set_level(logging.DEBUG)
-    check("build_encoder", impl_name="tests.solutions.alternative")
+    check("reparameterize", impl_name="tests.solutions.alternative")
     printed = capfd.readouterr()
     assert ROW.findall(printed.out) and all(row[3] == "PASS" for row in ROW.findall(printed.out))
     found = TENSORFLOW_LINES.findall(printed.out + printed.err)
