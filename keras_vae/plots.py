@@ -147,7 +147,8 @@ FASHION_MNIST_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", 
 
 
 def plot_latent_space(encoder, x, labels, label_name="digit", class_names=None):
-    """Posterior means `z_mean` coloured by label; projected on two principal axes if K > 2.
+    """Posterior means `z_mean` coloured by label; projected on two principal axes if K > 2,
+    against the label if K is 1.
 
     Each label has one colour band in the colorbar, its tick at the band's centre.
 
@@ -169,9 +170,11 @@ def plot_latent_space(encoder, x, labels, label_name="digit", class_names=None):
         z_mean = centred @ components[:2].T
         axis_names = ["first principal axis", "second principal axis"]
         title += f",\n{latent_dim}-D, projected on its first two principal axes"
-    elif latent_dim == 1:
-        z_mean = np.concatenate([z_mean, np.zeros_like(z_mean)], axis=1)
     values, index = np.unique(labels, return_inverse=True)
+    names = [str(class_names[value]) if class_names else str(value) for value in values]
+    if latent_dim == 1:  # One strip of points per label, spread a little to show how many.
+        spread = np.random.default_rng(0).uniform(-0.3, 0.3, len(index))
+        z_mean = np.stack([z_mean[:, 0], index + spread], axis=1)
     palette = matplotlib.colormaps["tab10" if len(values) <= 10 else "tab20"]
     colours = ListedColormap([palette(i % palette.N) for i in range(len(values))])
     norm = BoundaryNorm(np.arange(len(values) + 1) - 0.5, len(values))
@@ -179,13 +182,13 @@ def plot_latent_space(encoder, x, labels, label_name="digit", class_names=None):
     ax = fig.subplots()
     points = ax.scatter(z_mean[:, 0], z_mean[:, 1], c=index, cmap=colours, norm=norm, s=4)
     bar = fig.colorbar(points, ax=ax, ticks=np.arange(len(values)))
-    bar.set_ticklabels([str(class_names[v]) if class_names else str(v) for v in values])
+    bar.set_ticklabels(names)
     bar.ax.tick_params(length=0)
     bar.set_label(label_name)
     ax.set_xlabel(axis_names[0])
     if latent_dim == 1:
-        ax.set_yticks([])
-        ax.set_ylabel("(a 1-D latent space)")
+        ax.set_yticks(np.arange(len(values)), names)
+        ax.set_ylabel(label_name)
     else:
         ax.set_ylabel(axis_names[1])
     ax.set_title(title)

@@ -100,7 +100,7 @@ def test_loss_curves_have_a_labelled_panel_per_term():
 
 @pytest.mark.parametrize("latent_dim, axis_names", [
     (2, ("z1", "z2")), (16, ("first principal axis", "second principal axis")),
-    (1, ("z1", "(a 1-D latent space)"))])
+    (1, ("z1", "digit"))])
 def test_latent_space_axes_are_labelled(latent_dim, axis_names):
     """Both axes say what they show: z1 and z2, or the principal axes of a larger z_mean."""
     figure = plots.plot_latent_space(ArrayEncoder(latent_dim), X, LABELS)
