@@ -1,4 +1,5 @@
-"""Every known-wrong implementation in tests/mutants/ fails the rubric items it pins.
+"""Every known-wrong implementation in tests/mutants/ fails the rubric items it pins, and
+the correct styles that differ from the reference only in `build_vae` pass every VAE item.
 
 Each mutant declares `MUST_FAIL`, the rubric ids its mistake must fail: the items that
 exercise the overridden name and catch that mistake at any grading seed. The slow test runs
@@ -15,6 +16,7 @@ import pytest
 
 from keras_vae.graded import rubric
 from keras_vae.graded.inprocess import run_item
+from tests.solutions import optimizers
 
 MUTANTS_DIR = os.path.join(os.path.dirname(__file__), "mutants")
 MUTANTS = sorted(os.path.basename(p)[:-3]
@@ -63,3 +65,25 @@ def test_mutant_fails_its_pinned_items(mutant):
     assert not passed, (
         f"Mutant {mutant} ({(module.__doc__ or '').strip()}) passed rubric items it must fail: "
         f"{', '.join(passed)}.")
+
+
+def _failed_vae_items(module, seed):
+    return {f"{item.id} (seed {seed})": message for item in rubric.rubric()
+            if item.id.startswith("vae.") for message in [run_item(item, module, seed)] if message}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", optimizers.OPTIMIZERS)
+def test_a_correct_vae_passes_with_each_built_in_optimizer(name):
+    """A correct VAE compiled with any built-in Keras optimizer passes every VAE item: the
+    optimizer's own variables (Nadam's trainable scalar) are not weights the VAE adds."""
+    failed = _failed_vae_items(optimizers.solution(name), SEEDS[1])
+    assert not failed, f"A correct VAE with {name} failed: {failed}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_custom_train_step_with_the_added_losses_passes(seed):
+    """A subclassed VAE whose own train_step adds sum(self.losses) passes every VAE item."""
+    failed = _failed_vae_items(importlib.import_module("tests.solutions.custom_train_step"), seed)
+    assert not failed, f"tests/solutions/custom_train_step.py failed: {failed}"
