@@ -83,9 +83,16 @@ def test_each_kind_of_finished_grading_gets_its_status(message, status):
     assert gradebook.classify(_results(message))[0] == status
 
 
+def _without_figures(monkeypatch):
+    """Class gradings in these tests skip drawing the report (tested in test_class_report)."""
+    monkeypatch.setattr(class_report, "load_modules", lambda: None)
+    monkeypatch.setattr(class_report, "write", lambda out, rows: None)
+
+
 def test_regrading_replaces_only_the_rows_graded_again(tmp_path, monkeypatch):
     """Grading some students into an OUT with a gradebook keeps every other row as it was,
     replaces theirs and says so; a gradebook written before statuses were kept reads too."""
+    _without_figures(monkeypatch)
     out = tmp_path / "out"
     out.mkdir()
     items = [item.id for item in rubric.rubric()]
@@ -275,6 +282,7 @@ def test_a_class_graded_as_root_with_the_release_seed_runs_submissions_contained
 
 def test_a_row_where_nothing_ran_names_no_user(tmp_path, monkeypatch):
     """A submission without a file is `no file found`, its seed `not used`, run by no one."""
+    _without_figures(monkeypatch)
     monkeypatch.setattr(gradebook, "grade_one", lambda path, arguments, seconds: (
         "no file found", report.not_graded("expected assignments/__init__.py")[1]))
     plan = class_plan.Plan([("carol", "unused")], 0, "public", "a test", "nobody", True)
