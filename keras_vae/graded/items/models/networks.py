@@ -134,32 +134,40 @@ def scaled_outputs(observed, what, widths, sigmoid=False):
     assert shapes == [tuple(w) for w in widths], (
         f"{what}: expected outputs of shapes {[tuple(w) for w in widths]} (after the batch), "
         f"received {shapes}.")
-    follows = int(observed["found"]) > 0
+    names = ["z_mean", "z_log_var"] if len(first) == 2 else ["output"]
+    scales = []
     for one, two in zip(first, scaled):
-        if not follows or one.shape != two.shape:
-            follows = False
+        if int(observed["found"]) == 0 or one.shape != two.shape:
+            scales.append(False)
         elif sigmoid:
             inside = (one > 1e-4) & (one < 1 - 1e-4) & (two > 1e-4) & (two < 1 - 1e-4)
-            follows = bool(inside.any() and np.all((one >= 0) & (one <= 1)) and np.allclose(
-                _logit(two[inside]), factor * _logit(one[inside]), rtol=2e-2, atol=2e-2))
+            scales.append(bool(inside.any() and np.all((one >= 0) & (one <= 1)) and np.allclose(
+                _logit(two[inside]), factor * _logit(one[inside]), rtol=2e-2, atol=2e-2)))
         else:
-            follows = np.allclose(two, factor * one, rtol=1e-3,
-                                  atol=1e-4 * factor * max(1.0, np.abs(one).max()))
-    row = [o.reshape(len(o), -1)[0][:3] for o in (first[0], scaled[0])]
+            scales.append(bool(np.allclose(two, factor * one, rtol=1e-3,
+                                           atol=1e-4 * factor * max(1.0, np.abs(one).max()))))
+    if all(scales):
+        return
+    index = scales.index(False)
+    row = [o.reshape(len(o), -1)[0][:3] for o in (first[index], scaled[index])]
     expected = factor * row[0]
     if sigmoid:
-        inside = np.clip(row[0], 1e-7, 1 - 1e-7)
-        expected = 1 / (1 + np.exp(-factor * _logit(inside)))
-    what_scales = "logits of the probabilities" if sigmoid else "outputs"
-    assert follows, (
+        expected = 1 / (1 + np.exp(-factor * _logit(np.clip(row[0], 1e-7, 1 - 1e-7))))
+        hint = ("the probabilities are not a sigmoid of the output layer (squashed or shifted "
+                "probabilities, or another activation).")
+    elif any(scales):
+        hint = (f"the {names[index]} head is not a linear layer on the last hidden layer: an "
+                "activation on it (tanh, sigmoid, relu, a clip), or a head computed from the "
+                "other head's output.")
+    else:
+        hint = ("an activation on a head that should be linear (tanh, sigmoid, relu, a clip), "
+                "or outputs that do not come from the model's own output layers.")
+    what_scales = "logits of the probabilities" if sigmoid else f"{names[index]} values"
+    raise AssertionError(
         f"{what} with weights drawn like an initializer's, then its output layer scaled by "
         f"{factor:.3g}: expected the {what_scales} to scale by the same factor (first row "
         f"{np.round(row[0], 4)} becoming {np.round(expected, 4)}), received "
-        f"{np.round(row[1], 4)}.\nLikely mistake: "
-        + ("the probabilities are not a sigmoid of the output layer (squashed or shifted "
-           "probabilities, or another activation)." if sigmoid else
-           "an activation on a head that should be linear (tanh, sigmoid, relu, a clip), or "
-           "outputs that do not come from the model's own output layers."))
+        f"{np.round(row[1], 4)}.\nLikely mistake: {hint}")
 
 
 def encoder_weights_run(graphs, name, x, seed, latent_dim, **options):
@@ -201,13 +209,13 @@ def hidden_judge(name, first, last):
             "part in its output, received weights that the output does not depend on.\n"
             "Likely mistake: layers built but not used on the path from input to output.")
         encoder = name == "build_encoder"
-        if encoder:
-            d = inputs["latent_dims"][1]
-            scaled_outputs(observed["set"], name, [(d,), (d,)])
-        else:
-            scaled_outputs(observed["set"], name, [(end,)], sigmoid=True)
         found = list(kernels)
         if _dense_path(found, start, wanted) and _heads(found, wanted[-1], end):
+            if encoder:
+                d = inputs["latent_dims"][1]
+                scaled_outputs(observed["set"], name, [(d,), (d,)])
+            else:
+                scaled_outputs(observed["set"], name, [(end,)], sigmoid=True)
             return
         head_width = end // 2 if encoder else end
         hidden = [k for k in kernels if k[1] not in (head_width, end)]
