@@ -73,6 +73,7 @@ def _evaluated(graphs, name, x, y=None):
 
 
 def vae_compiled_run(graphs, inputs):
+    graphs.set_by_shape("bernoulli", _probe_weights(inputs))
     return {"output": graphs.call("bernoulli", inputs["x_binary"][:3])}
 
 
@@ -83,7 +84,13 @@ def vae_compiled_judge(inputs, observed):
         f"(compiled={facts.get('compiled')}).")
     assert facts.get("encoder_is") is True and facts.get("decoder_is") is True, (
         "Expected vae.encoder and vae.decoder to be the models passed in.")
-    expect_shape(observed["output"], (3, inputs["x_binary"].shape[1]), "vae(x)")
+    x = inputs["x_binary"][:3]
+    expect_shape(observed["output"], x.shape, "vae(x)")
+    # z_log_var = -30: the sampled z equals z_mean to 1e-6, so vae(x) is the decoder's output
+    # at z_mean.
+    expect_close(observed["output"], _forward(inputs, x)[2], "vae(x) with the probe models",
+                 "vae(x) must return the decoder's reconstruction of the sampled z.",
+                 rtol=1e-4, atol=1e-5)
 
 
 def vae_bernoulli_run(graphs, inputs):
