@@ -169,7 +169,7 @@ def plot_latent_space(encoder, x, labels, label_name="digit", class_names=None):
         _, _, components = np.linalg.svd(centred, full_matrices=False)
         z_mean = centred @ components[:2].T
         axis_names = ["first principal axis", "second principal axis"]
-        title += f",\n{latent_dim}-D, projected on its first two principal axes"
+        title += f",\n{latent_dim}-D, projected on their first two principal axes"
     values, index = np.unique(labels, return_inverse=True)
     names = [str(class_names[value]) if class_names else str(value) for value in values]
     if latent_dim == 1:  # One strip of points per label, spread a little to show how many.
