@@ -35,3 +35,13 @@ def run_grader(impl, tmp_path, *arguments, cwd=ROOT, env=None, timeout=600):
 
 def scored(results):
     return {test["number"]: test for test in results["tests"] if test["number"] != "instructor.review"}
+
+
+def assert_told_once(results, *phrases):
+    """The first item carries the import failure with every phrase; the others point at it."""
+    tests = list(scored(results).values())
+    first = tests[0]
+    assert all(phrase in first["output"] for phrase in phrases), (phrases, first["output"])
+    pointer = f"not graded: the submission failed to import, see {first['number']}."
+    others = {test["output"] for test in tests[1:]}
+    assert others == {pointer}, f"expected every other item to say {pointer!r}, received {others}"

@@ -68,6 +68,11 @@ def import_failed(text):
     return f"could not import the implementation: {text}"
 
 
+def told_once(first_id):
+    """Every item but the first after an import failure: the reason is told once, at `first_id`."""
+    return f"not graded: the submission failed to import, see {first_id}."
+
+
 def stopped(stage, reason):
     """A child that stopped: `stage` is "building" or "running" the graphs, or "importing"."""
     if stage == "importing":

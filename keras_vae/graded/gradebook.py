@@ -76,7 +76,9 @@ def classify(results):
     once."""
     outputs = [t["output"] for t in results["tests"] if t["number"] != "instructor.review"]
     late = any(limit in output for output in outputs for limit in TIME_LIMITS)
-    if outputs and all(o.startswith(IMPORT_FAILED) for o in outputs):
+    pointer = feedback.told_once("")[:-1]
+    if outputs and outputs[0].startswith(IMPORT_FAILED) and all(
+            o.startswith(IMPORT_FAILED + (pointer,)) for o in outputs):
         return "timed out" if late else "import error", _collapse_import_error(results)
     if outputs and all(o.startswith("not graded:") for o in outputs):
         return "refused", results

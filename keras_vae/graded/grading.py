@@ -49,9 +49,26 @@ class Grading:
         self.configs = {name: makers[name](rubric.config_rng(seed, name))
                         for name in dict.fromkeys(item.export for item in self.items.values())}
         self.facts, self.outputs, self.forbidden = {}, [], []
+        self.import_failure = None  # (first item id, message) once the import failed
 
     def using(self, export):
         return [i for i, item in self.items.items() if item.export == export]
+
+    def _fail_import(self, message):
+        """Fails every item not yet run with an import failure told once, at the first."""
+        pending = [i for i in self.items if self.rows[i]["status"] == "not run"]
+        if not pending:
+            return
+        self.import_failure = pending[0], message
+        _fail_pending(self.rows, pending[:1], message)
+        _fail_pending(self.rows, pending[1:], feedback.told_once(pending[0]))
+
+    def tell_import_failure_once(self):
+        """Puts back the import failure's own messages over any added since."""
+        if self.import_failure is not None:
+            first, message = self.import_failure
+            for item_id, row in self.rows.items():
+                row["message"] = message if item_id == first else feedback.told_once(first)
 
     def export_all(self, home, out):
         """Runs exporters until every export is written or has failed."""
@@ -67,9 +84,10 @@ class Grading:
             self.outputs.append(outcome.output)
             if outcome.import_error is not None:
                 text = feedback.error_message(outcome.import_error)
-                message = text if text == feedback.NOT_IMPLEMENTED else (
-                    feedback.import_failed(text))
-                _fail_pending(self.rows, self.items, message)
+                if text == feedback.NOT_IMPLEMENTED:
+                    _fail_pending(self.rows, self.items, text)
+                else:
+                    self._fail_import(feedback.import_failed(text))
                 return
             for name, result in outcome.results.items():
                 if "error" in result:
@@ -85,8 +103,7 @@ class Grading:
                 _fail_pending(self.rows, self.using(outcome.current),
                               feedback.stopped("building", outcome.stopped))
             elif outcome.stopped and not outcome.results:
-                _fail_pending(self.rows, self.items,
-                              feedback.stopped("importing", outcome.stopped))
+                self._fail_import(feedback.stopped("importing", outcome.stopped))
                 return
             done = set(outcome.results) | {outcome.current}
             pending = [name for name in pending if name not in done]
@@ -191,6 +208,7 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
     _fail_pending(grading.rows, grading.items,
                   feedback.did_not_run(limits.deadline_seconds if overdue else None))
     feedback.explain_dependencies(grading.rows, grading.items)
+    grading.tell_import_failure_once()
     report["findings"] += grading.forbidden[:20]
     report["output_tail"] = "\n".join(grading.outputs)[-4000:]
     return list(grading.rows.values()), report
