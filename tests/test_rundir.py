@@ -7,6 +7,7 @@ whole commands are tested in `tests/test_train.py` and `tests/test_faults.py`.
 
 import dataclasses
 import json
+import math
 import os
 
 import pytest
@@ -227,6 +228,17 @@ def test_history_round_trips_through_history_csv(tmp_path):
     run_dir.remove_history()
     run_dir.remove_history()  # Already gone: nothing to do.
     assert not os.path.exists(run_dir.history_file)
+
+
+def test_epochs_that_logged_fewer_metrics_read_as_nan(tmp_path):
+    """A run resumed by a version that logs more metrics reads its earlier epochs' missing
+    values as NaN, not an error."""
+    run_dir = RunDir(tmp_path)
+    run_dir.write_history([{"epoch": 0, "loss": 2.5},
+                           {"epoch": 1, "loss": 1.5, "kl_loss": 0.5}])
+    history = run_dir.read_history()
+    assert history["loss"] == [2.5, 1.5] and history["kl_loss"][1] == 0.5
+    assert math.isnan(history["kl_loss"][0]), history
 
 
 def test_the_lock_is_held_by_one_holder_and_a_failed_start_leaves_no_directory(tmp_path):

@@ -20,6 +20,7 @@ import csv
 import dataclasses
 import fcntl
 import io
+import math
 import os
 import shutil
 import socket
@@ -230,11 +231,12 @@ class RunDir:
         atomic.write_json(self.metrics_file, metrics)
 
     def read_history(self):
-        """`history.csv` as a dict from metric name to per-epoch floats."""
+        """`history.csv` as a dict from metric name to per-epoch floats; an epoch that did not
+        log a metric (a run resumed by a version that logs more) has NaN there."""
         with open(self.history_file, newline="") as file:
             rows = list(csv.DictReader(file))
-        return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {})
-                if key != "epoch"}
+        return {key: [float(row[key]) if row.get(key) else math.nan for row in rows]
+                for key in (rows[0] if rows else {}) if key != "epoch"}
 
     def write_history(self, rows):
         """Writes history rows (dicts with `epoch` and the metrics) as `history.csv`."""
