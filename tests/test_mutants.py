@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-from keras_vae.graded import rubric
+from keras_vae.graded import feedback, rubric
 from keras_vae.graded.inprocess import run_item
 from tests.solutions import optimizers
 
@@ -87,3 +87,44 @@ def test_a_custom_train_step_with_the_added_losses_passes(seed):
     """A subclassed VAE whose own train_step adds sum(self.losses) passes every VAE item."""
     failed = _failed_vae_items(importlib.import_module("tests.solutions.custom_train_step"), seed)
     assert not failed, f"tests/solutions/custom_train_step.py failed: {failed}"
+
+
+# (mutant, item, words its feedback must hold, words it must not hold): the feedback names the
+# mistake the observation shows, and an item failing because of another names that one only.
+FEEDBACK = [
+    ("kl_layer_builds_on_kl_without_minus_one", "kl_layer.identity", "Fix kl_divergence first",
+     "Likely mistake"),
+    ("kl_layer_builds_on_kl_without_minus_one", "kl_layer.beta", "Fix kl_divergence first",
+     "Likely mistake"),
+    ("bernoulli_mean_over_pixels", "bernoulli.finite_at_bounds", "bernoulli.sum_over_pixels",
+     "clip"),
+    ("bernoulli_mean_over_pixels", "bernoulli.image_shape", "bernoulli.sum_over_pixels",
+     "reduce over all axes"),
+    ("encoder_stacked_heads", "encoder.hidden_units", "one head is computed from the other",
+     "hidden_units is ignored"),
+    ("encoder_extra_hidden_layer", "encoder.hidden_units", "received 3 hidden weight matrices",
+     "hidden_units is ignored"),
+    ("sampling_stops_noise_gradient", "sampling.gradients", "cut from the gradient",
+     "z computed outside TensorFlow"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mutant, item_id, said, unsaid", FEEDBACK)
+def test_feedback_names_what_the_observation_shows(mutant, item_id, said, unsaid):
+    """A failing item's feedback names the mistake it saw, or the item it builds on, never a
+    guess that the observation contradicts."""
+    module = importlib.import_module(f"tests.mutants.{mutant}")
+    items = {item.id: item for item in rubric.rubric()}
+    related = {i: items[i] for i in items
+               if i == item_id or items[i].uses[0] in items[item_id].uses[1:]}
+    rows = {i: {"status": "passed", "message": ""} for i in related}
+    for i, item in related.items():
+        message = run_item(item, module)
+        if message is not None:
+            rows[i].update(status="failed", message=message)
+    feedback.explain_dependencies(rows, related)
+    message = rows[item_id]["message"]
+    assert rows[item_id]["status"] == "failed" and said in message and unsaid not in message, (
+        f"{mutant}, {item_id}: expected feedback with {said!r} and without {unsaid!r}, "
+        f"received {message!r}")
