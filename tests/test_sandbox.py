@@ -44,6 +44,27 @@ def open_tmp():
     shutil.rmtree(folder)
 
 
+# A process that fights its kill: it stops every process it may signal and moves to a new pid
+# every few milliseconds (fork, then the parent exits), so a pid read from a scan is stale.
+FIGHTER = r"""
+import os, signal, sys, time
+if os.fork():
+    os._exit(0)
+os.setsid()
+with open(sys.argv[1], "w") as file:
+    file.write(str(os.getpid()))
+end = time.monotonic() + 120
+while time.monotonic() < end:
+    try:
+        os.kill(-1, signal.SIGSTOP)
+    except OSError:
+        pass
+    if os.fork():
+        os._exit(0)
+    time.sleep(0.004)
+"""
+
+
 def _uid_of(pid):
     """The user id of the living process `pid`, or `None` (gone, or a zombie)."""
     try:
@@ -103,6 +124,37 @@ def test_a_renamed_detached_process_is_counted_and_killed_by_user_id(open_tmp):
     assert sandbox.end_stage(identity)
     assert _uid_of(pid) is None, f"expected process {pid} to be gone"
     assert not sandbox.stage_pids(identity)
+
+
+@needs_root
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="needs /usr/bin/python3")
+def test_a_process_that_stops_what_it_can_and_changes_pid_is_still_killed(open_tmp):
+    """A stage process that stops every process it may signal and moves to a new pid every
+    few milliseconds cannot stop its killer, and ends with the stage."""
+    assert sandbox.become_subreaper()
+    _, (identity,) = sandbox.fresh_identities(1)
+    script = open_tmp / "fighter.py"
+    script.write_text(FIGHTER)
+    os.chmod(script, 0o644)
+    home = open_tmp / "home"
+    home.mkdir()
+    os.chown(home, identity.uid, identity.gid)
+    read_fd, write_fd = os.pipe()
+    child = sandbox.Child(["/usr/bin/python3", "-I", str(script), str(home / "pid")], b"",
+                          write_fd, str(home), identity)
+    os.close(write_fd)
+    os.close(read_fd)
+    child.wait(30)
+    for _ in range(300):
+        if (home / "pid").exists():
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    started = time.monotonic()
+    assert sandbox.end_stage(identity)
+    assert time.monotonic() - started < 30
+    time.sleep(0.5)
+    assert not sandbox.stage_pids(identity), "expected no process of the stage's id left"
 
 
 def test_a_renamed_detached_process_is_a_descendant_the_grader_sees(tmp_path):

@@ -37,7 +37,6 @@ OUTPUT_TAIL_BYTES = 64 * 1024
 # every distribution) and of the usual user-namespace ranges (2**16 to 2**24).
 FRESH_BASE, FRESH_SPAN = 2**30, 2**29
 MAX_TASKS = 1024  # processes and threads of one stage (TensorFlow starts a few dozen threads)
-KILL_SCRIPT = "import os, signal; os.kill(-1, signal.SIGKILL)"
 
 
 class Identity(typing.NamedTuple):
@@ -58,9 +57,10 @@ def become_subreaper():
         return False
 
 
-def _process_table():
-    """`{pid: (ppid, uid, rss_kb)}` of every process, read from `/proc/PID/status` as bytes: a
-    process's name cannot hide it (the kernel escapes newlines in it) nor stop the parse."""
+def _process_table(zombies=False):
+    """`{pid: (ppid, uid, rss_kb)}` of every process (and zombie, where asked), read from
+    `/proc/PID/status` as bytes: a process's name cannot hide it (the kernel escapes newlines
+    in it) nor stop the parse."""
     table = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -75,7 +75,7 @@ def _process_table():
             key, _, value = line.partition(b":")
             if key in (b"State", b"PPid", b"Uid", b"VmRSS"):
                 fields[key] = value.split()
-        if fields.get(b"State", [b"?"])[0] in (b"Z", b"X"):
+        if not zombies and fields.get(b"State", [b"?"])[0] in (b"Z", b"X"):
             continue  # a zombie runs nothing and holds no memory; reaping it is its parent's
         try:
             table[int(name)] = (int(fields[b"PPid"][0]), int(fields[b"Uid"][0]),
@@ -295,14 +295,47 @@ def memory_mb(user=None):
     return sum(table[pid][2] for pid in stage_pids(user, table) if pid in table) / 1024
 
 
-def kill_user(user):
-    """Sends SIGKILL, as `user`, to every process `user` may signal: all of its user id."""
-    try:
-        subprocess.run([sys.executable, "-I", "-S", "-c", KILL_SCRIPT], **_ids(user),
-                       env={}, cwd="/", timeout=10, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, preexec_fn=_limit_child(None))
-    except (OSError, subprocess.SubprocessError):
-        pass
+def kill_user(user, rounds=20):
+    """Stops, then kills, every process of `user`'s id, from a forked process whose real and
+    saved user id is a fresh one of its own and whose effective id is `user`'s: it may signal
+    every process of `user` (their real id is its effective id), and none of them may signal
+    or trace it (its real and saved ids are not theirs). It repeats `kill(-1)` until the kernel
+    finds no process to signal or `rounds` pass (zombies still count until they are reaped).
+    """
+    _, (killer,) = fresh_identities(1)
+    pid = os.fork()
+    if pid == 0:  # only system calls from here on: this process never returns to Python's code
+        try:
+            os.setgroups([])
+            os.setresgid(killer.gid, user.gid, killer.gid)
+            os.setresuid(killer.uid, user.uid, killer.uid)
+            for _ in range(rounds):
+                os.kill(-1, signal.SIGSTOP)  # a stopped process can neither fork nor move
+                os.kill(-1, signal.SIGKILL)
+                time.sleep(0.005)
+        except BaseException:  # noqa: BLE001  (ProcessLookupError: none is left)
+            pass
+        os._exit(0)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return
+        _reap_others(pid)
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+
+
+def _reap_others(keep):
+    """Reaps this process's ended children other than `keep` (the stage's processes that were
+    re-parented to this subreaper), so that they stop counting as processes."""
+    for pid in [pid for pid, (ppid, _, _) in _process_table(zombies=True).items()
+                if ppid == os.getpid() and pid != keep]:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
 
 
 def _reap():
@@ -318,18 +351,23 @@ def _reap():
 def end_stage(user=None):
     """Kills every process of the stage (see `stage_pids`) until none is left, and reaps them.
 
+    A stage with a user id of its own is killed by that id (`kill_user`), never by pids read
+    from a scan, which a process could leave between the scan and the kill; the scan only
+    confirms that none is left. Without one, the descendants of this process are killed.
+
     Returns:
         Whether none is left (`False` only if processes outlived a few seconds of SIGKILLs).
     """
     own = user is not None and user.uid != os.geteuid()
-    for _ in range(100):
+    for _ in range(50):
+        if own:
+            kill_user(user)
+        _reap()
         table = _process_table()
         alive = [pid for pid in stage_pids(user, table) if pid in table]
         if not alive:
             return True
-        if own and any(table[pid][1] == user.uid for pid in alive):
-            kill_user(user)
-        for pid in alive:
+        for pid in descendants(table):
             try:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
