@@ -38,8 +38,10 @@ class Outcome:
     output: str = ""  # the end of what the child printed
 
 
-def run(script, request, jobs, user, home, limits, shares=None):
+def run(script, request, jobs, user, home, limits, shares=None, package_root=None):
     """Runs `script` (`exporter.py` or `runner.py`) on `jobs`; returns an `Outcome`.
+
+    The script is the one of the `keras_vae` package in `package_root` (default: this one's).
 
     Each job may take `limits.timeout` seconds times its share (`shares[job]`, default 1: an
     export serving several items gets the time of them all).
@@ -47,7 +49,8 @@ def run(script, request, jobs, user, home, limits, shares=None):
     token = secrets.token_hex(16)
     read_fd, write_fd = os.pipe()
     data = json.dumps(dict(request, token=token, fd=write_fd)).encode()
-    child = sandbox.Child([sys.executable, "-I", "-B", os.path.join(HERE, script)], data,
+    folder = (os.path.join(package_root, "keras_vae", "graded") if package_root else HERE)
+    child = sandbox.Child([sys.executable, "-I", "-B", os.path.join(folder, script)], data,
                           write_fd, home, user)
     os.close(write_fd)
     outcome = Outcome({})

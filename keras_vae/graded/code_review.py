@@ -16,6 +16,8 @@ from keras_vae.graded import safefiles
 
 MODULES = {
     "keras_vae.graded": "imports the grading package", "keras_vae.grade": "imports the grader",
+    "keras_vae.reference": "imports the reference solution",
+    "keras_vae.instructor": "imports the instructor's answers",
     "pytest": "imports pytest", "_pytest": "imports pytest internals",
     "subprocess": "can start processes", "multiprocessing": "can start processes",
     "signal": "handles signals", "atexit": "runs code at exit", "ctypes": "calls C directly",

@@ -10,6 +10,7 @@ item that did not finish scores 0 with the reason, so the maximum never changes.
 """
 
 import os
+import shutil
 import tempfile
 import time
 
@@ -50,6 +51,7 @@ class Grading:
                         for name in dict.fromkeys(item.export for item in self.items.values())}
         self.facts, self.outputs, self.forbidden = {}, [], []
         self.import_failure = None  # (first item id, message) once the import failed
+        self.package_root = None  # the folder of the package copy the children run, if any
 
     def using(self, export):
         return [i for i, item in self.items.items() if item.export == export]
@@ -80,7 +82,8 @@ class Grading:
                        "out": out}
             outcome = children.run("exporter.py", request,
                                    pending, self.user, home, self.limits,
-                                   {name: len(self.using(name)) for name in pending})
+                                   {name: len(self.using(name)) for name in pending},
+                                   self.package_root)
             self.outputs.append(outcome.output)
             if outcome.import_error is not None:
                 text = feedback.error_message(outcome.import_error)
@@ -118,7 +121,7 @@ class Grading:
             jobs = [{"id": i, "inputs": channel.to_data(inputs[i], keep_dtype=True)}
                     for i in pending]
             outcome = children.run("runner.py", {"folder": out, "items": jobs}, pending,
-                                   self.user, home, self.limits)
+                                   self.user, home, self.limits, package_root=self.package_root)
             self.outputs.append(outcome.output)
             for item_id, result in outcome.results.items():
                 item = self.items[item_id]
@@ -194,6 +197,12 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
                 os.path.realpath(sandbox.ROOT)):
             grading.paths = [_copy_submission(files, paths, os.path.join(work, "submission"),
                                               exporter)]
+            grading.package_root = _copy_grader(os.path.join(work, "package"), group)
+            exposed = _readable_by_all(os.path.join(sandbox.ROOT, "keras_vae", "reference"))
+            if exposed:
+                report["containment"] += (f"; the reference solution in {exposed} can be read "
+                                          f"by every user, so a submission could read it by "
+                                          f"its path (chmod o-rwx it)")
         grading.user = exporter
         grading.export_all(homes["exporter"], homes["exports"])
         sandbox.end_stage(exporter)
@@ -231,6 +240,42 @@ def make_folders(work, group, exporter, runner):
         if owner is not None:
             os.chown(homes[name], owner.uid, owner.gid)
     return homes
+
+
+# What a submission's processes never need of the package: the reference solution and the
+# instructor's answers (absent from the student bundle, present in the instructor's checkout).
+LEFT_OUT = ("reference", "instructor", "__pycache__", "grading_seed", "visibility.json")
+GRADER_INIT = ('"""keras_vae as the processes of a grading see it: the grader and the '
+               'library, without the reference solution."""\n\n'
+               'DEFAULT_IMPL_NAME = "assignments"\n')
+
+
+def _copy_grader(destination, group):
+    """Copies the package, less `LEFT_OUT`, to `destination/keras_vae`, readable by `group`
+    alone and owned by root; returns `destination`. A submission's processes run the grader
+    from this copy, so the reference solution is never on their path."""
+    package = os.path.join(sandbox.ROOT, "keras_vae")
+    target = os.path.join(destination, "keras_vae")
+    shutil.copytree(package, target, ignore=lambda folder, names: [
+        name for name in names if name in LEFT_OUT and (folder == package or name in LEFT_OUT[2:])])
+    with open(os.path.join(target, "__init__.py"), "w") as file:
+        file.write(GRADER_INIT)
+    for folder, folders, names in os.walk(destination):
+        os.chown(folder, 0, group)
+        os.chmod(folder, 0o750)
+        for name in names:
+            os.chown(os.path.join(folder, name), 0, group)
+            os.chmod(os.path.join(folder, name), 0o640)
+    return destination
+
+
+def _readable_by_all(folder):
+    """`folder` where every user may enter and read it, else `None`."""
+    try:
+        mode = os.stat(folder).st_mode
+    except OSError:
+        return None
+    return folder if mode & 0o005 == 0o005 else None
 
 
 def _copy_submission(files, paths, destination, exporter):
