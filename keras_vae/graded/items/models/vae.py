@@ -281,8 +281,8 @@ def _promised_gradients(graphs, name, x, draws=8):
     for draw in range(draws):
         with tf.GradientTape() as tape:
             z_mean, z_log_var = model.encoder(x)
-            epsilon = np.random.default_rng(draw).normal(size=z_mean.shape).astype(np.float32)
-            z = z_mean + tf.exp(0.5 * z_log_var) * epsilon
+            noise = np.random.default_rng(draw).normal(size=z_mean.shape).astype(np.float32)
+            z = z_mean + tf.exp(z_log_var / 2) * noise
             probs = tf.clip_by_value(model.decoder(z), 1e-7, 1 - 1e-7)
             nll = -tf.reduce_sum(x * tf.math.log(probs) + (1 - x) * tf.math.log(1 - probs), 1)
             kl = 0.5 * tf.reduce_sum(z_mean**2 + tf.exp(z_log_var) - z_log_var - 1, 1)
