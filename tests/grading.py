@@ -45,3 +45,24 @@ def assert_told_once(results, *phrases):
     pointer = f"not graded: the submission failed to import, see {first['number']}."
     others = {test["output"] for test in tests[1:]}
     assert others == {pointer}, f"expected every other item to say {pointer!r}, received {others}"
+
+
+def venv_other_users_can_run(folder):
+    """A venv of the system Python that reads this venv's packages (same Python version), in a
+    folder every user can read; None where there is no such Python or the grader is not root."""
+    python = "/usr/bin/python3"
+    if os.geteuid() != 0 or not os.path.exists(python):
+        return None
+    version = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip()
+    if version != str(sys.version_info[:2]):
+        return None
+    subprocess.run([python, "-m", "venv", "--without-pip", str(folder)], check=True)
+    site = next(folder.glob("lib/python3*/site-packages"))
+    packages = [path for path in sys.path if path.endswith("site-packages")]
+    (site / "keras_vae_dependencies.pth").write_text("\n".join(packages) + "\n")
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644 if not os.access(path, os.X_OK)
+                       else 0o755)
+    return str(folder / "bin" / "python")

@@ -1,9 +1,13 @@
 """The grader grades: full marks for correct code in any reasonable style, 0 for the stubs,
 points lost only where a submission breaks, and a valid, fixed-maximum results.json."""
 
+import json
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -12,7 +16,8 @@ from keras_vae.graded import rubric
 from keras_vae.graded import feedback
 from keras_vae.graded.feedback import NOT_IMPLEMENTED
 from keras_vae.graded.feedback import explain_dependencies
-from tests.grading import ROOT, assert_told_once, max_score, run_grader, scored
+from tests.grading import (ROOT, assert_told_once, max_score, run_grader, scored,
+                           venv_other_users_can_run)
 
 
 def test_rubric_ids_are_unique_points_positive_and_uses_known_names():
@@ -216,3 +221,45 @@ def test_folders_the_sandbox_user_can_write_are_found(tmp_path):
     os.chown(owned, 65534, 65534)
     assert sandbox.writable_by(user, [str(safe), str(shared), str(owned)]) == sorted(
         [str(shared), str(owned)])
+
+
+@pytest.mark.slow
+def test_as_root_a_staged_submission_runs_and_the_reference_is_out_of_its_reach(tmp_path):
+    """Graded as root, with a Python fresh user ids can run, from a folder only root can read:
+    a correct submission is the code that runs (full marks, never the bundle's stubs), and a
+    submission that imports the reference solution finds none and is flagged."""
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="keras-vae-venv-", dir="/tmp"))
+    folder.chmod(0o755)  # the venv inside is for every user; each staging folder is root's
+    try:
+        python = venv_other_users_can_run(folder / "venv")
+        if python is None:
+            pytest.skip("no Python here that root and fresh user ids can both run")
+        solution = os.path.join(ROOT, "tests", "solutions", "alternative.py")
+        uploads = {"correct": open(solution).read(),
+                   "borrower": "from keras_vae.reference.layers import *\n"
+                               "from keras_vae.reference.losses import *\n"
+                               "from keras_vae.reference.models import *\n"}
+        scores = {}
+        for name, text in uploads.items():
+            staging = folder / name
+            (staging / "assignments").mkdir(parents=True)
+            (staging / "assignments" / "__init__.py").write_text(text)
+            staging.chmod(0o700)
+            path = staging / "results.json"
+            completed = subprocess.run(
+                [python, "-m", "keras_vae.grade", "--impl", "assignments", "--json", str(path)],
+                cwd=staging, capture_output=True, text=True, timeout=600,
+                env=dict(os.environ, PYTHONPATH=ROOT))
+            assert completed.returncode == 0, completed.stderr[-2000:]
+            results = json.loads(path.read_text())
+            assert results["extra_data"]["containment"].startswith(
+                "the submission ran as fresh user ids"), results["extra_data"]["containment"]
+            scores[name] = results["score"]
+            if name == "borrower":
+                first = next(iter(scored(results).values()))["output"]
+                assert "No module named 'keras_vae.reference'" in first, first
+                assert any("imports the reference solution" in flag
+                           for flag in results["extra_data"]["flags"])
+        assert scores == {"correct": max_score(), "borrower": 0}, scores
+    finally:
+        shutil.rmtree(folder)

@@ -19,7 +19,7 @@ import pytest
 
 from keras_vae.graded import (class_plan, class_report, feedback, gradebook, report, rubric,
                                sandbox)
-from tests.grading import ROOT, SCHEMA, max_score
+from tests.grading import ROOT, SCHEMA, max_score, venv_other_users_can_run
 
 ALTERNATIVE = os.path.join(ROOT, "tests", "solutions", "alternative.py")
 STUBS = os.path.join(ROOT, "assignments", "__init__.py")
@@ -202,27 +202,6 @@ def test_a_class_gets_a_row_and_a_status_per_student_and_a_regrade_keeps_the_oth
         "Kept 6 rows of students not graded now."], completed.stdout
 
 
-def _venv_other_users_can_run(folder):
-    """A venv of the system Python that reads this venv's packages (same Python version), in a
-    folder every user can read; None where there is no such Python or the grader is not root."""
-    python = "/usr/bin/python3"
-    if os.geteuid() != 0 or not os.path.exists(python):
-        return None
-    version = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2])"],
-                             capture_output=True, text=True).stdout.strip()
-    if version != str(sys.version_info[:2]):
-        return None
-    subprocess.run([python, "-m", "venv", "--without-pip", str(folder)], check=True)
-    site = next(folder.glob("lib/python3*/site-packages"))
-    packages = [path for path in sys.path if path.endswith("site-packages")]
-    (site / "keras_vae_dependencies.pth").write_text("\n".join(packages) + "\n")
-    for path in [folder, *folder.rglob("*")]:
-        if not path.is_symlink():
-            path.chmod(0o755 if path.is_dir() else 0o644 if not os.access(path, os.X_OK)
-                       else 0o755)
-    return str(folder / "bin" / "python")
-
-
 SEED_THIEF = """
 import os
 for pid in os.listdir("/proc"):
@@ -246,7 +225,7 @@ def test_a_class_graded_as_root_with_the_release_seed_runs_submissions_contained
     secret seed as fresh user ids, says so everywhere, and no submission can read the seed."""
     folder = tempfile.mkdtemp(prefix="keras-vae-venv-", dir="/tmp")
     try:
-        python = _venv_other_users_can_run(pathlib.Path(folder))
+        python = venv_other_users_can_run(pathlib.Path(folder))
         if python is None or subprocess.run(
                 [python, "-c", "import sys; from keras_vae.graded import sandbox; "
                  "raise SystemExit(sandbox.sandbox_user('fresh', sys.executable)[0] is None)"],
