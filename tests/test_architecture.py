@@ -99,6 +99,7 @@ NAMED_BY_STRING = {
     ("keras_vae", "keras_vae.reference.losses"): "the same",
     ("keras_vae", "keras_vae.reference.models"): "the same, and registered once Keras loads",
     ("keras_vae.graded.code_review", "keras_vae.grade"): "a name it looks for in a submission",
+    ("keras_vae.graded.code_review", "keras_vae.reference"): "the same",
     ("keras_vae.graded.gradebook", "keras_vae.grade"): "runs the grading command, a process per "
     "submission, never imports it",
 }

@@ -157,6 +157,44 @@ def test_a_process_that_stops_what_it_can_and_changes_pid_is_still_killed(open_t
     assert not sandbox.stage_pids(identity), "expected no process of the stage's id left"
 
 
+LEAVER = r"""
+import ctypes, os
+with open("/dev/shm/left-behind", "wb") as file:
+    file.write(b"x" * (40 * 2**20))
+os.makedirs("/tmp/left-behind-folder/inner")
+libc = ctypes.CDLL(None)
+libc.shmget.restype = ctypes.c_int
+segment = libc.shmget(0, 30 * 2**20, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+libc.shmat.restype = ctypes.c_void_p
+address = libc.shmat(segment, None, 0)
+ctypes.memset(address, 1, 30 * 2**20)
+libc.shmdt(ctypes.c_void_p(address))
+print("segment", segment)
+"""
+
+
+@needs_root
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="needs /usr/bin/python3")
+def test_memory_left_without_a_process_counts_and_is_removed_with_the_stage(open_tmp):
+    """A file in /dev/shm and a System V segment that no process holds count against the
+    stage's memory, and they and a folder in /tmp are gone once the stage ends."""
+    from keras_vae.graded import leftovers
+
+    _, (identity,) = sandbox.fresh_identities(1)
+    completed = subprocess.run(["/usr/bin/python3", "-I", "-c", LEAVER], user=identity.uid,
+                               group=identity.gid, extra_groups=[], capture_output=True,
+                               text=True, cwd="/", timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    try:
+        assert sandbox.memory_mb(identity) >= 69, sandbox.memory_mb(identity)
+        assert sandbox.end_stage(identity)
+        assert not os.path.exists("/dev/shm/left-behind")
+        assert not os.path.exists("/tmp/left-behind-folder")
+        assert leftovers.shared_memory_kb(identity.uid) == 0
+    finally:
+        leftovers.remove(identity.uid)
+
+
 def test_a_renamed_detached_process_is_a_descendant_the_grader_sees(tmp_path):
     """On the grader's own user, the same hider is found among the subreaper's descendants
     (its name does not stop the scan) and killed."""

@@ -16,9 +16,9 @@ among its descendants; that score is feedback.
 """
 
 import ctypes
+import grp
 import os
 import pwd
-import grp
 import resource
 import secrets
 import signal
@@ -27,6 +27,8 @@ import sys
 import threading
 import time
 import typing
+
+from keras_vae.graded import leftovers
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
@@ -290,9 +292,13 @@ def stage_pids(user, table=None):
 
 
 def memory_mb(user=None):
-    """Resident memory of the stage's processes together, in MB."""
+    """Memory of the stage together, in MB: its processes' resident memory and, for a stage
+    with a user id of its own, the shared memory that id holds without a process."""
     table = _process_table()
-    return sum(table[pid][2] for pid in stage_pids(user, table) if pid in table) / 1024
+    kb = sum(table[pid][2] for pid in stage_pids(user, table) if pid in table)
+    if user is not None and user.uid != os.geteuid():
+        kb += leftovers.shared_memory_kb(user.uid)
+    return kb / 1024
 
 
 def kill_user(user, rounds=20):
@@ -366,6 +372,8 @@ def end_stage(user=None):
         table = _process_table()
         alive = [pid for pid in stage_pids(user, table) if pid in table]
         if not alive:
+            if own:
+                leftovers.remove(user.uid)
             return True
         for pid in descendants(table):
             try:
