@@ -200,37 +200,49 @@ def vae_kl_judge(inputs, observed):
 
 
 def vae_samples_inputs(rng, config):
-    return {"z_mean": rng.uniform(-2, 2, size=2), "variance": rng.uniform(2.0, 6.0, size=2)}
+    """Data in [0, 1] and weights drawn at random for the Gaussian probe VAE of 3 pixels and
+    2 latent dimensions: `z_mean = x @ A`, `z_log_var = z_mean @ B + b`, `mean = z @ C + c`."""
+    return {"x": rng.uniform(size=(SAMPLES, 3)).astype(np.float32),
+            "enc_kernel": rng.normal(size=(3, 2)), "log_var_kernel": rng.normal(scale=0.2, size=(2, 2)),
+            "log_var_bias": np.log(rng.uniform(2.0, 6.0, size=2)),
+            "dec_kernel": rng.normal(size=(2, 3)), "dec_bias": rng.normal(scale=0.1, size=3)}
+
+
+SAMPLES = 5000
 
 
 def vae_samples_run(graphs, inputs):
-    # x = 1 and z_mean = x @ A: the first row of A is z_mean; z_log_var is the bias.
-    encoder_kernel = np.zeros((3, 2))
-    encoder_kernel[0] = inputs["z_mean"]
-    graphs.set_by_shape("samples", {(3, 2): encoder_kernel, (2, 2): np.zeros((2, 2)),
-                                    (2,): np.log(inputs["variance"]), (2, 3): np.eye(2, 3),
-                                    (3,): np.zeros(3)})
-    ones = np.ones((5000, 3), np.float32)
-    return {"samples": graphs.call("samples", ones, endpoint="call_training"),
-            "inference": graphs.call("samples", ones, endpoint="call")}
+    graphs.set_by_shape("samples", {(3, 2): inputs["enc_kernel"], (2, 2): inputs["log_var_kernel"],
+                                    (2,): inputs["log_var_bias"], (2, 3): inputs["dec_kernel"],
+                                    (3,): inputs["dec_bias"]})
+    return {"samples": graphs.call("samples", inputs["x"], endpoint="call_training"),
+            "inference": graphs.call("samples", inputs["x"], endpoint="call")}
 
 
 def vae_samples_judge(inputs, observed):
+    x = np.float64(inputs["x"])
+    z_mean = x @ inputs["enc_kernel"]
+    std = np.exp(0.5 * (z_mean @ inputs["log_var_kernel"] + inputs["log_var_bias"]))
+    size = len(x)
     for key, what in (("samples", "vae(x, training=True)"), ("inference", "vae(x)")):
-        samples = array(observed[key], what)
-        expect_shape(samples, (5000, 3), f"{what} with an identity decoder")
-        samples = samples[:, :2]
-        std, expected_std = samples.std(axis=0), np.sqrt(inputs["variance"])
-        hint = ("the decoder is fed z_mean (std 0) instead of the Sampling layer's z, or the "
+        means = array(observed[key], what)
+        expect_shape(means, x.shape, f"{what} with a linear decoder")
+        # The decoder's kernel has rank 2: the decoded z is recovered exactly.
+        z = (means - inputs["dec_bias"]) @ np.linalg.pinv(inputs["dec_kernel"])
+        noise = (z - z_mean) / std
+        spread, centre = noise.std(axis=0), noise.mean(axis=0)
+        hint = ("the decoder is fed z_mean (no spread) instead of the Sampling layer's z, or the "
                 "variance is used as the standard deviation.")
-        if key == "inference" and np.all(std < 1e-6):
+        if key == "inference" and np.all(spread < 1e-3):
             hint = ("z_mean is decoded outside training; vae(x) samples z in training and "
                     "inference alike.")
-        assert np.all(np.abs(std - expected_std) < 0.06 * expected_std), (
-            f"Spread of decoded z (identity decoder) in {what}: expected standard deviation "
-            f"{np.round(expected_std, 3)}, received {np.round(std, 3)}.\nLikely mistake: {hint}")
-        expect_close(samples.mean(axis=0), inputs["z_mean"], f"mean of decoded z in {what}",
-                     "z must be centred on z_mean.", rtol=0, atol=0.1 * expected_std.max())
+        # Bounds of 6 standard errors: a correct VAE fails with probability below 1e-8.
+        assert np.all(np.abs(spread - 1) < 6 / np.sqrt(2 * size)), (
+            f"Decoded z in {what}, standardized by the posterior of each row: expected standard "
+            f"deviation 1, received {np.round(spread, 3)}.\nLikely mistake: {hint}")
+        assert np.all(np.abs(centre) < 6 / np.sqrt(size)), (
+            f"Decoded z in {what}, standardized by the posterior of each row: expected mean 0, "
+            f"received {np.round(centre, 3)}.\nLikely mistake: z must be centred on z_mean.")
 
 
 def vae_learning_rate_run(graphs, inputs):
