@@ -295,3 +295,23 @@ def test_a_grading_folder_is_closed_to_every_other_grading(open_tmp):
     assert try_as(exporter, f"touch {exports}/graph") and not try_as(exporter, f"ls {work}")
     assert not try_as(runner, f"ls {exports}") and not try_as(runner, f"touch {exports}/y")
     assert try_as(runner, f"touch {homes['runner']}/scratch")
+
+
+def test_copying_a_tree_is_bounded_in_entries_depth_and_time(tmp_path):
+    """Folders count against the copy's budget, a tree deeper than the limit is cut, and a
+    deadline already passed copies nothing below the top."""
+    wide, deep = tmp_path / "wide", tmp_path / "deep"
+    for n in range(safefiles.MAX_COPIED_ENTRIES + 50):
+        (wide / str(n)).mkdir(parents=True)
+    path = deep
+    for n in range(100):
+        path = path / "d"
+    path.mkdir(parents=True)
+    assert safefiles.copy_tree(str(wide), str(tmp_path / "wide-copy")) >= 50
+    assert len(os.listdir(tmp_path / "wide-copy")) < safefiles.MAX_COPIED_ENTRIES
+    assert safefiles.copy_tree(str(deep), str(tmp_path / "deep-copy")) == 1
+    depth = sum(1 for _ in (tmp_path / "deep-copy").rglob("d"))
+    assert depth == safefiles.MAX_DEPTH - 1, depth
+    assert safefiles.copy_tree(str(wide), str(tmp_path / "late"), deadline=time.monotonic() - 1) \
+        == safefiles.MAX_COPIED_ENTRIES + 50
+    assert os.listdir(tmp_path / "late") == []

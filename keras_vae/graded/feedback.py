@@ -68,6 +68,10 @@ def import_failed(text):
     return f"could not import the implementation: {text}"
 
 
+NOT_STOPPED = ("not graded: processes the submission started could not be stopped, so its "
+               "graphs were not run")
+
+
 def told_once(first_id):
     """Every item but the first after an import failure: the reason is told once, at `first_id`."""
     return f"not graded: the submission failed to import, see {first_id}."

@@ -12,6 +12,7 @@ item that did not finish scores 0 with the reason, so the maximum never changes.
 import os
 import shutil
 import tempfile
+import threading
 import time
 
 from keras_vae.graded import (channel, children, code_review, feedback, rubric, safefiles,
@@ -191,7 +192,8 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
         group, (exporter, runner) = sandbox.fresh_identities(2)
     else:
         group, exporter, runner = (user.gid if user else None), user, user
-    with tempfile.TemporaryDirectory(prefix="keras-vae-grade-") as work:
+    work = tempfile.mkdtemp(prefix="keras-vae-grade-")
+    try:
         homes = make_folders(work, group, exporter, runner)
         if exporter is not None and os.path.realpath(paths[0] if paths else "/") != (
                 os.path.realpath(sandbox.ROOT)):
@@ -205,14 +207,19 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
                                           f"its path (chmod o-rwx it)")
         grading.user = exporter
         grading.export_all(homes["exporter"], homes["exports"])
-        sandbox.end_stage(exporter)
-        # The runner reads a copy made once no exporter process is left: regular files only,
-        # owned by root, so nothing the submission left can change or block what it loads.
-        graphs = os.path.join(work, "graphs")
-        safefiles.copy_tree(homes["exports"], graphs, *((0, runner.gid) if runner else ()))
-        grading.user = runner
-        grading.run_all(homes["runner"], graphs)
-        sandbox.end_stage(runner)
+        if sandbox.end_stage(exporter):
+            # The runner reads a copy made once no exporter process is left: regular files
+            # only, owned by root, so nothing the submission left can change or block it.
+            graphs = os.path.join(work, "graphs")
+            safefiles.copy_tree(homes["exports"], graphs, *((0, runner.gid) if runner else ()),
+                                deadline=limits.deadline)
+            grading.user = runner
+            grading.run_all(homes["runner"], graphs)
+            sandbox.end_stage(runner)
+        else:
+            _fail_pending(grading.rows, grading.items, feedback.NOT_STOPPED)
+    finally:
+        _remove(work, max(5.0, min(30.0, limits.deadline - time.monotonic())))
     overdue = time.monotonic() >= limits.deadline
     _fail_pending(grading.rows, grading.items,
                   feedback.did_not_run(limits.deadline_seconds if overdue else None))
@@ -221,6 +228,20 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
     report["findings"] += grading.forbidden[:20]
     report["output_tail"] = "\n".join(grading.outputs)[-4000:]
     return list(grading.rows.values()), report
+
+
+def _remove(folder, seconds):
+    """Removes `folder`, waiting at most `seconds`: a submission can leave more files than can
+    be removed in time, and results.json must not wait for them (the rest goes on in the
+    background while this process lives)."""
+    def remove():
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+        except BaseException:  # noqa: BLE001  (a tree deeper than the recursion limit)
+            pass
+    thread = threading.Thread(target=remove, daemon=True)
+    thread.start()
+    thread.join(seconds)
 
 
 def make_folders(work, group, exporter, runner):

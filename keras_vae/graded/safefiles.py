@@ -8,9 +8,11 @@ refused, never waited on.
 
 import os
 import stat
+import time
 
 MAX_COPIED_BYTES = 1024 * 2**20
-MAX_COPIED_FILES = 10_000
+MAX_COPIED_ENTRIES = 10_000  # files and folders
+MAX_DEPTH = 32
 
 
 class NotARegularFile(OSError):
@@ -62,16 +64,18 @@ def write_private(path, data, uid=None, gid=None, mode=0o640):
         os.close(descriptor)
 
 
-def copy_tree(source, destination, uid=None, gid=None):
+def copy_tree(source, destination, uid=None, gid=None, deadline=None):
     """Copies the folders and regular files under `source` to the new folder `destination`,
     owned by `uid:gid` where given (folders 0750, files 0640); links, devices, FIFOs and
-    sockets are left out. Stops at `MAX_COPIED_FILES` files or `MAX_COPIED_BYTES` bytes.
+    sockets are left out. Stops at `MAX_COPIED_ENTRIES` files and folders, `MAX_COPIED_BYTES`
+    bytes, `MAX_DEPTH` folders deep, or at `deadline` (a `time.monotonic()` value).
 
     Returns:
-        The number of entries left out.
+        The number of entries left out (folders left out whole count once).
     """
-    budget = {"files": MAX_COPIED_FILES, "bytes": MAX_COPIED_BYTES, "left_out": 0}
-    _copy_folder(source, destination, uid, gid, budget)
+    budget = {"entries": MAX_COPIED_ENTRIES, "bytes": MAX_COPIED_BYTES, "left_out": 0,
+              "deadline": deadline}
+    _copy_folder(source, destination, uid, gid, budget, 0)
     return budget["left_out"]
 
 
@@ -82,8 +86,14 @@ def _make_folder(path, uid, gid):
     os.chmod(path, 0o750, follow_symlinks=False)
 
 
-def _copy_folder(source, destination, uid, gid, budget):
+def _spent(budget):
+    return budget["entries"] <= 0 or (budget["deadline"] is not None
+                                      and time.monotonic() > budget["deadline"])
+
+
+def _copy_folder(source, destination, uid, gid, budget, depth):
     _make_folder(destination, uid, gid)
+    budget["entries"] -= 1
     try:
         entries = list(os.scandir(source))
     except OSError:
@@ -92,10 +102,16 @@ def _copy_folder(source, destination, uid, gid, budget):
     for entry in entries:
         target = os.path.join(destination, entry.name)
         try:
-            if entry.is_dir(follow_symlinks=False):
-                _copy_folder(entry.path, target, uid, gid, budget)
+            if _spent(budget):
+                budget["left_out"] += 1
                 continue
-            if not entry.is_file(follow_symlinks=False) or budget["files"] <= 0:
+            if entry.is_dir(follow_symlinks=False):
+                if depth + 1 >= MAX_DEPTH:
+                    budget["left_out"] += 1
+                else:
+                    _copy_folder(entry.path, target, uid, gid, budget, depth + 1)
+                continue
+            if not entry.is_file(follow_symlinks=False):
                 budget["left_out"] += 1
                 continue
             data = read_regular(entry.path, budget["bytes"])
@@ -104,7 +120,7 @@ def _copy_folder(source, destination, uid, gid, budget):
                 budget["bytes"] = 0
                 continue
             write_private(target, data, uid, gid)
-            budget["files"] -= 1
+            budget["entries"] -= 1
             budget["bytes"] -= len(data)
         except OSError:
             budget["left_out"] += 1
