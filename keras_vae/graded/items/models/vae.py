@@ -325,23 +325,26 @@ def fit_run(graphs, inputs):
     copies = [v for v in fresh.variables("vae") if v.trainable]
     for variable, copy in zip(trainable, copies):
         copy.assign(variable)
-    quiet = x[batches[0]].max(axis=0) == 0
     return {"before": before, "after": _elbo(fresh, held_out),
             "changed": float(max(np.abs(v.numpy() - start).max()
                                  for v, start in zip(trainable, initial))),
             "descent": float(sum(np.sum(step * gradient)
                                  for step, gradient in zip(steps, gradients))),
-            "rows": _quiet_rows(steps, quiet)}
+            "rows": _quiet_rows(steps, gradients)}
 
 
-def _quiet_rows(steps, quiet):
-    """The first step's largest move of the encoder's input kernel on the pixels that are 0 in
-    the whole batch (their gradient is 0), and the median of its rows' largest moves elsewhere."""
-    kernels = [step for step in steps if step.ndim == 2 and step.shape[0] == len(quiet)]
-    if not kernels or quiet.all() or not quiet.any():
-        return None
-    moves = np.abs(kernels[0]).max(axis=1)
-    return {"quiet": float(moves[quiet].max()), "active": float(np.median(moves[~quiet]))}
+def _quiet_rows(steps, gradients):
+    """For the first kernel with rows of zero gradient (the input kernel, on pixels that are 0
+    in the whole batch): the first step's largest move on those rows, and the median of the
+    other rows' largest moves."""
+    for step, gradient in zip(steps, gradients):
+        if step.ndim != 2:
+            continue
+        quiet = np.all(gradient == 0, axis=1)
+        if quiet.any() and not quiet.all():
+            moves = np.abs(step).max(axis=1)
+            return {"quiet": float(moves[quiet].max()), "active": float(np.median(moves[~quiet]))}
+    return None
 
 
 def _elbo(graphs, x):
