@@ -390,7 +390,6 @@ def test_setup_sh_installs_keras_vae_for_nobody_to_read_and_only_root_to_change(
     assert not list((root / "source").glob("*.egg-info"))
 
 
-@pytest.mark.slow
 def _fresh_uids(review):
     """The user ids the submission's code printed, checked to be fresh ones (no account's)."""
     uids = {int(uid) for uid in re.findall(r"submission uid (\d+)", review)}
@@ -400,6 +399,7 @@ def _fresh_uids(review):
     return uids
 
 
+@pytest.mark.slow
 def test_run_autograder_grades_as_a_fresh_user_id(gradescope):
     """run_autograder gives a correct upload, one folder too deep, full marks with the secret
     seed, and the submission's own code reports a fresh user id, never root's nor an account's."""

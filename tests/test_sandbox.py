@@ -297,9 +297,10 @@ def test_a_grading_folder_is_closed_to_every_other_grading(open_tmp):
     assert try_as(runner, f"touch {homes['runner']}/scratch")
 
 
-def test_copying_a_tree_is_bounded_in_entries_depth_and_time(tmp_path):
+def test_copying_a_tree_is_bounded_in_entries_depth_and_time(tmp_path, monkeypatch):
     """Folders count against the copy's budget, a tree deeper than the limit is cut, and a
     deadline already passed copies nothing below the top."""
+    monkeypatch.setattr(safefiles, "MAX_COPIED_ENTRIES", 200)
     wide, deep = tmp_path / "wide", tmp_path / "deep"
     for n in range(safefiles.MAX_COPIED_ENTRIES + 50):
         (wide / str(n)).mkdir(parents=True)
