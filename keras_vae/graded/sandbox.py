@@ -383,8 +383,3 @@ def end_stage(user=None):
         time.sleep(0.05)
         _reap()
     return False
-
-
-def kill_descendants():
-    """SIGKILLs every descendant of this process (detached ones included) and reaps them."""
-    end_stage(None)
