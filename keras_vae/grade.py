@@ -113,6 +113,7 @@ def main(argv=None):
                 args.seed_file, f"which is refused: {note}"))
     start = time.monotonic()
     sandbox.become_subreaper()
+    sandbox.end_stages_on_terminate()
     try:
         rows, report = grading.grade(args.impl, timeout, deadline, memory_limit, seed,
                                      args.sandbox_user)

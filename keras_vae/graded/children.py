@@ -36,6 +36,7 @@ class Outcome:
     stopped: str = None  # why the child ended before its last job, if it did
     current: str = None  # the job it was running then
     output: str = ""  # the end of what the child printed
+    namespaces: tuple = ()  # the namespaces it ran in (`namespaces.entered`)
 
 
 def run(script, request, jobs, user, home, limits, shares=None, package_root=None):
@@ -53,11 +54,13 @@ def run(script, request, jobs, user, home, limits, shares=None, package_root=Non
     child = sandbox.Child([sys.executable, "-I", "-B", os.path.join(folder, script)], data,
                           write_fd, home, user)
     os.close(write_fd)
-    outcome = Outcome({})
+    outcome = Outcome({}, namespaces=child.namespaces)
     state = {"stage": "starting", "since": time.monotonic(), "shares": shares or {}}
-    reason = _watch(child, read_fd, token, jobs, state, outcome, limits)
-    os.close(read_fd)
-    sandbox.end_stage(user)
+    try:
+        reason = _watch(child, read_fd, token, jobs, state, outcome, limits)
+    finally:  # also on SystemExit, from SIGTERM (`sandbox.end_stages_on_terminate`)
+        os.close(read_fd)
+        sandbox.end_stage(user)
     child.wait()
     outcome.output = child.output()
     if outcome.import_error is None and len(outcome.results) < len(jobs):

@@ -21,14 +21,14 @@ import datetime
 import io
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 from tqdm import tqdm
 
 from keras_vae import atomic
-from keras_vae.graded import class_report, feedback, grading, report, rubric, submission
+from keras_vae.graded import (backstop, class_report, feedback, grading, report, rubric,
+                              submission)
 
 STATUSES = ("graded", "import error", "timed out", "no file found", "refused", "grader failed")
 COLUMNS = ("name", "score", "maximum", "status", "graded_at", "seed", "user")
@@ -100,12 +100,10 @@ def grade_one(path, grade_arguments, seconds):
         staging = submission.stage(found, os.path.join(work, "staging"))
         results_path = os.path.join(work, "results.json")
         env = dict(os.environ, PYTHONPATH=package_root)
-        try:
-            subprocess.run([sys.executable, "-m", "keras_vae.grade", "--impl", "assignments",
-                            "--json", results_path, *grade_arguments], cwd=staging, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=seconds)
-        except subprocess.TimeoutExpired:
+        in_time = backstop.run([sys.executable, "-m", "keras_vae.grade", "--impl", "assignments",
+                                "--json", results_path, *grade_arguments], staging, env,
+                               seconds, os.path.join(work, "identities"))
+        if not in_time:
             return _results("timed out", f"the grading did not finish in time ({seconds:g} s)")
         try:
             with open(results_path) as file:

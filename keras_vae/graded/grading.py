@@ -17,8 +17,8 @@ import time
 
 import numpy.ma  # noqa: F401  (np.median loads it on first use, after submissions ran)
 
-from keras_vae.graded import (channel, children, code_review, feedback, rubric, safefiles,
-                              sandbox, verdict)
+from keras_vae.graded import (channel, children, code_review, feedback, namespaces, rubric,
+                              safefiles, sandbox, verdict)
 from keras_vae.impl import default_impl_name, locate
 
 SEED_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading_seed")
@@ -55,6 +55,13 @@ class Grading:
         self.facts, self.outputs, self.forbidden = {}, [], []
         self.import_failure = None  # (first item id, message) once the import failed
         self.package_root = None  # the folder of the package copy the children run, if any
+        self.namespaces = None  # the namespaces every stage's child ran in, once one ran
+
+    def ran(self, outcome):
+        """Keeps a child's output and the namespaces it shared with every child before it."""
+        self.outputs.append(outcome.output)
+        got = set(outcome.namespaces)
+        self.namespaces = got if self.namespaces is None else self.namespaces & got
 
     def using(self, export):
         return [i for i, item in self.items.items() if item.export == export]
@@ -87,7 +94,7 @@ class Grading:
                                    pending, self.user, home, self.limits,
                                    {name: len(self.using(name)) for name in pending},
                                    self.package_root)
-            self.outputs.append(outcome.output)
+            self.ran(outcome)
             if outcome.import_error is not None:
                 text = feedback.error_message(outcome.import_error)
                 if text == feedback.NOT_IMPLEMENTED:
@@ -125,7 +132,7 @@ class Grading:
                     for i in pending]
             outcome = children.run("runner.py", {"folder": out, "items": jobs}, pending,
                                    self.user, home, self.limits, package_root=self.package_root)
-            self.outputs.append(outcome.output)
+            self.ran(outcome)
             for item_id, result in outcome.results.items():
                 item = self.items[item_id]
                 error = result.get("error") if isinstance(result, dict) else None
@@ -227,6 +234,8 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
                   feedback.did_not_run(limits.deadline_seconds if overdue else None))
     feedback.explain_dependencies(grading.rows, grading.items)
     grading.tell_import_failure_once()
+    if grading.namespaces is not None:
+        report["containment"] += f"; each stage ran in {namespaces.describe(grading.namespaces)}"
     report["findings"] += grading.forbidden[:20]
     report["output_tail"] = "\n".join(grading.outputs)[-4000:]
     return list(grading.rows.values()), report

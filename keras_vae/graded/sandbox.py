@@ -28,7 +28,7 @@ import threading
 import time
 import typing
 
-from keras_vae.graded import leftovers
+from keras_vae.graded import leftovers, namespaces
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
@@ -39,6 +39,7 @@ OUTPUT_TAIL_BYTES = 64 * 1024
 # every distribution) and of the usual user-namespace ranges (2**16 to 2**24).
 FRESH_BASE, FRESH_SPAN = 2**30, 2**29
 MAX_TASKS = 1024  # processes and threads of one stage (TensorFlow starts a few dozen threads)
+RECORD_VARIABLE = "KERAS_VAE_IDENTITY_RECORD"
 
 
 class Identity(typing.NamedTuple):
@@ -93,12 +94,19 @@ def _ids_in_use():
     return used | {uid for _, uid, _ in _process_table().values()}
 
 
-def fresh_identities(count):
+def fresh_identities(count, record=True):
     """A fresh group for one grading and `count` stage identities in it, each with a user and
     group id of its own that no account and no running process has.
 
+    Where the environment names a record file (`RECORD_VARIABLE`, set by a class grading for
+    each grade process) and `record` is true, the user ids are appended to it before any
+    process can run as them: the class grading ends their processes if this one cannot.
+
     Returns:
         `(group_id, [Identity, ...])`.
+
+    Raises:
+        OSError: if the record cannot be written (no process may run unrecorded).
     """
     used, chosen = _ids_in_use(), []
     while len(chosen) < count + 1:
@@ -106,7 +114,23 @@ def fresh_identities(count):
         if candidate not in used and candidate not in chosen:
             chosen.append(candidate)
     group = chosen[0]
+    if record and os.environ.get(RECORD_VARIABLE):
+        with open(os.environ[RECORD_VARIABLE], "a") as file:
+            file.write("".join(f"{uid}\n" for uid in chosen[1:]))
     return group, [Identity(uid, uid, f"uid {uid}", (group,)) for uid in chosen[1:]]
+
+
+def recorded_identities(path, limit=1 << 20):
+    """The fresh identities written to the record file `path` (see `fresh_identities`); lines
+    that are not a user id of the fresh range are ignored, so no other user is ever named."""
+    try:
+        with open(path, "rb") as file:
+            lines = file.read(limit).split(b"\n")
+    except OSError:
+        return []
+    uids = {int(line) for line in lines if line.strip().isdigit()}
+    return [Identity(uid, uid, f"uid {uid}") for uid in sorted(uids)
+            if FRESH_BASE <= uid < FRESH_BASE + FRESH_SPAN]
 
 
 def _base_env(home):
@@ -210,12 +234,16 @@ def _limit_child(identity):
             pass
         resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 2**20, 256 * 2**20))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if identity is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (MAX_TASKS, MAX_TASKS))
+        namespaces.enter()  # while still root: entering one needs it
         try:
             ctypes.CDLL(None).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
         except (OSError, AttributeError):
             pass
+        if identity is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (MAX_TASKS, MAX_TASKS))
+            os.setgroups(list(identity.groups))
+            os.setresgid(identity.gid, identity.gid, identity.gid)
+            os.setresuid(identity.uid, identity.uid, identity.uid)
     return limit
 
 
@@ -223,15 +251,17 @@ class Child:
     """A sandboxed child process, its drained output and its memory.
 
     Its request is written to its stdin by a thread of its own, so a child that never reads
-    (stopped, or busy) never blocks the grader.
+    (stopped, or busy) never blocks the grader. `namespaces` names those it runs in
+    (`namespaces.enter`).
     """
 
     def __init__(self, command, stdin_bytes, pass_fd, home, user):
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             pass_fds=(pass_fd,), cwd=home, env=_base_env(home), start_new_session=True,
-            preexec_fn=_limit_child(user), **_ids(user))
+            preexec_fn=_limit_child(user))
         self.user = user
+        self.namespaces = namespaces.entered(self.process.pid)
         self._tail = bytearray()
         self.output_bytes = 0
         self._reader = threading.Thread(target=self._drain, daemon=True)
@@ -301,14 +331,16 @@ def memory_mb(user=None):
     return kb / 1024
 
 
-def kill_user(user, rounds=20):
+def kill_user(user, rounds=20, reap=True):
     """Stops, then kills, every process of `user`'s id, from a forked process whose real and
     saved user id is a fresh one of its own and whose effective id is `user`'s: it may signal
     every process of `user` (their real id is its effective id), and none of them may signal
     or trace it (its real and saved ids are not theirs). It repeats `kill(-1)` until the kernel
     finds no process to signal or `rounds` pass (zombies still count until they are reaped).
+    With `reap`, this subreaper reaps its other ended children meanwhile (a class grading,
+    whose children are other gradings, passes `False`).
     """
-    _, (killer,) = fresh_identities(1)
+    _, (killer,) = fresh_identities(1, record=False)
     pid = os.fork()
     if pid == 0:  # only system calls from here on: this process never returns to Python's code
         try:
@@ -327,7 +359,8 @@ def kill_user(user, rounds=20):
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done:
             return
-        _reap_others(pid)
+        if reap:
+            _reap_others(pid)
         time.sleep(0.01)
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
@@ -383,3 +416,25 @@ def end_stage(user=None):
         time.sleep(0.05)
         _reap()
     return False
+
+
+def end_user(user, seconds=10.0):
+    """Kills every process of `user`'s id (`kill_user`) until none is left, and removes what
+    the id left behind (`leftovers.remove`); never reaps nor signals anything by pid, so it
+    is safe in a process whose other children are not the stage's. Returns whether none is
+    left."""
+    deadline = time.monotonic() + seconds
+    while True:
+        kill_user(user, reap=False)
+        if not any(uid == user.uid for _, uid, _ in _process_table().values()):
+            leftovers.remove(user.uid)
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
+def end_stages_on_terminate():
+    """Turns SIGTERM into `SystemExit`, so that a grading told to stop ends the stage it runs
+    (`children.run` ends it on the way out) before this process exits."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))

@@ -1,0 +1,84 @@
+"""A class grading's backstop leaves nothing of a grading it stops: the grade process is told to
+stop, then killed, and every process of the user ids it recorded is killed with what they left."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from keras_vae.graded import gradebook, sandbox
+from tests.grading import ROOT
+
+PYTHON = "/opt/kvenv/bin/python"  # a Python every user can run, with the requirements
+
+
+def _runs_fresh_ids(python):
+    if os.geteuid() != 0 or not os.path.exists(python):
+        return False
+    probe = subprocess.run([python, "-c", "import sys; from keras_vae.graded import sandbox; "
+                            "raise SystemExit(sandbox.sandbox_user('fresh', sys.executable)[0] "
+                            "is None)"], cwd=ROOT, capture_output=True, timeout=300)
+    return probe.returncode == 0
+
+
+# The exporter's import never ends, and leaves a detached, stopped process and a file in /tmp.
+STALLS = """
+import os, signal, time
+if os.fork() == 0:
+    os.setsid()
+    open(f"/tmp/keras-vae-backstop-{os.getuid()}", "w").close()
+    if os.fork() == 0:
+        os.kill(os.getpid(), signal.SIGSTOP)
+    time.sleep(3600)
+time.sleep(3600)
+"""
+
+
+def _processes_of(uid):
+    return [pid for pid, (_, owner, _) in sandbox._process_table().items() if owner == uid]
+
+
+def _grade_stalled(tmp_path, monkeypatch, seconds):
+    """Grades a stalling submission with a backstop of `seconds`, well within the grading's own
+    limits; returns `(status, {uid: processes alive when the backstop came to it})`."""
+    if not _runs_fresh_ids(PYTHON):
+        pytest.skip(f"needs root and {PYTHON}, a Python that fresh user ids can run")
+    monkeypatch.setattr(sys, "executable", PYTHON)  # what grade_one runs
+    alive = {}
+    end_user = sandbox.end_user
+
+    def spy(user, *arguments):
+        alive[user.uid] = len(_processes_of(user.uid))
+        return end_user(user, *arguments)
+
+    monkeypatch.setattr(sandbox, "end_user", spy)
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "__init__.py").write_text(STALLS)
+    status, _ = gradebook.grade_one(str(tmp_path / "alice"),
+                                    ["--timeout", "600", "--deadline", "900"], seconds)
+    for uid in alive:
+        assert not _processes_of(uid), f"expected no process of uid {uid} left"
+        assert not os.path.exists(f"/tmp/keras-vae-backstop-{uid}")
+    return status, alive
+
+
+@pytest.mark.slow
+def test_a_killed_grading_leaves_no_process_of_its_recorded_ids(tmp_path, monkeypatch):
+    """A grade process killed at once past the backstop (no time to end its stages) leaves
+    processes of its exporter's id; the backstop kills them all, removes their files, and the
+    row says timed out."""
+    monkeypatch.setattr(subprocess.Popen, "terminate", subprocess.Popen.kill)
+    status, alive = _grade_stalled(tmp_path, monkeypatch, 45)
+    assert status == "timed out"
+    assert len(alive) >= 2, f"expected the probe's and the stages' ids recorded, received {alive}"
+    assert sum(alive.values()) >= 3, f"expected the stalled stage's processes alive, {alive}"
+
+
+@pytest.mark.slow
+def test_a_grading_told_to_stop_ends_its_own_stages(tmp_path, monkeypatch):
+    """Given SIGTERM, the grade process ends the stage it runs before it exits: the backstop
+    finds no process of its ids left."""
+    status, alive = _grade_stalled(tmp_path, monkeypatch, 45)
+    assert status == "timed out"
+    assert alive and not any(alive.values()), f"expected no process left to kill, {alive}"
