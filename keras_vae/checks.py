@@ -115,6 +115,31 @@ def activation(name, value):
     return value
 
 
+def pixel_range(name, x, likelihood):
+    """Checks that data for the Bernoulli likelihood lies in [0, 1]; returns `x`.
+
+    Raw `uint8` pixels (0 to 255) are the usual mistake: the Bernoulli likelihood of a pixel of
+    255 is meaningless and training ends in a NaN loss.
+
+    Args:
+        name: the argument named in the error.
+        x: a NumPy array (anything with `size`, `dtype`, `min()` and `max()`).
+        likelihood: `"bernoulli"` (checked) or `"gaussian"` (any values).
+    """
+    if likelihood != "bernoulli" or not x.size:
+        return x
+    low, high = x.min(), x.max()
+    if low < 0 or high > 1:
+        why = None
+        if x.dtype.kind in "iu":
+            why = f"raw {x.dtype} pixels: divide them by 255"
+        elif low >= 0 and high <= 255:
+            why = "pixels of 0 to 255: divide them by 255"
+        raise invalid(name, "pixel values in [0, 1] for likelihood='bernoulli'",
+                      f"values in [{low:.3g}, {high:.3g}]", why)
+    return x
+
+
 def _positive_ints(name, value, expected):
     """Checks a non-empty sequence of positive integers; returns it as a tuple."""
     try:

@@ -306,18 +306,9 @@ def load_data(config, data_path=None, log=print):
 
 
 def check_pixel_range(x, likelihood, name="x"):
-    """Raises `ValueError` naming `name` if Bernoulli data has values outside [0, 1].
-
-    Raw `uint8` pixels (0 to 255) are the usual case: the Bernoulli likelihood of a pixel of 255
-    is meaningless and training ends in a NaN loss.
-    """
-    if likelihood == "bernoulli" and x.size and (x.min() < 0.0 or x.max() > 1.0):
-        raw = np.asarray(x).dtype == np.uint8
-        raise checks.invalid(
-            name, "pixel values in [0, 1] for likelihood='bernoulli'",
-            f"values in [{x.min():.3g}, {x.max():.3g}]",
-            "raw uint8 pixels: divide them by 255" if raw else None,
-        )
+    """Raises `ValueError` naming `name` if Bernoulli data has values outside [0, 1]
+    (`keras_vae.checks.pixel_range`)."""
+    checks.pixel_range(name, np.asarray(x), likelihood)
 
 
 def binarize_static(x, seed):

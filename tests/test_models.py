@@ -177,3 +177,99 @@ def test_one_device_keeps_xla_and_32_steps_per_call():
     vae = keras_vae.build_vae(*probe_models()[:2])
     assert (vae.steps_per_execution, bool(vae.jit_compile)) == (32, True), (
         f"expected (32, True), received ({vae.steps_per_execution}, {vae.jit_compile})")
+
+
+UINT8_FIT = """\
+import numpy as np
+import keras_vae
+
+x = np.random.default_rng(0).integers(0, 256, size=(64, 784), dtype=np.uint8)
+vae = keras_vae.build_vae(keras_vae.build_encoder((784,), 2, hidden_units=(8,)),
+                          keras_vae.build_decoder(2, (784,), hidden_units=(8,)))
+vae.fit(x{scale}, x{scale}, epochs=2, verbose=0)
+print(vae.history.history["loss"])
+"""
+
+
+def run_script(code):
+    """Runs `python -c CODE` in the repository, TensorFlow's INFO lines off; returns its exit
+    status, stdout and the stderr lines that are not TensorFlow's start-up."""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "1"})
+    err = [line for line in result.stderr.splitlines()
+           if line.strip() and not cli.STARTUP_NOISE.search(line)]
+    return result.returncode, result.stdout, err
+
+
+def test_raw_uint8_pixels_given_to_fit_are_one_clear_error():
+    """`vae.fit(x, x)` on raw uint8 pixels trains nothing and ends in one ValueError naming `x`,
+    the range expected, the range received and the fix."""
+    status, out, err = run_script(UINT8_FIT.format(scale=""))
+    told = [line for line in err if not line.startswith(("Traceback", "  "))]
+    assert (status, out, told) == (1, "", [
+        "ValueError: Invalid value for `x`: expected pixel values in [0, 1] for "
+        "likelihood='bernoulli', received 'values in [0, 255]', raw uint8 pixels: divide them "
+        "by 255."]), f"expected exit 1, no output and one error line, received {status}, " \
+                     f"{out!r}, {err}"
+
+
+@pytest.mark.slow
+def test_uint8_pixels_divided_by_255_train_as_before():
+    """The same script with `x / 255` trains: exit 0, two finite losses, nothing on stderr."""
+    status, out, err = run_script(UINT8_FIT.format(scale=" / 255"))
+    assert (status, err) == (0, []), f"expected exit 0 and no stderr, received {status}, {err}"
+    losses = [float(loss) for loss in out.strip(" []\n").split(",")]
+    assert len(losses) == 2 and all(np.isfinite(losses)), f"expected 2 finite losses, {out!r}"
+
+
+def bernoulli_vae():
+    return keras_vae.build_vae(keras_vae.build_encoder((784,), 2, hidden_units=(8,)),
+                               keras_vae.build_decoder(2, (784,), hidden_units=(8,)))
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda vae, raw: vae.fit(raw, raw, verbose=0), "x"),
+    (lambda vae, raw: vae.fit(X, raw, verbose=0), "y"),
+    (lambda vae, raw: vae.fit(X, X, validation_data=(raw, raw), verbose=0), "validation_data"),
+    (lambda vae, raw: vae.evaluate(raw, raw, verbose=0), "x"),
+    (lambda vae, raw: vae.fit(raw.astype(np.float32), X, verbose=0), "x"),
+    (lambda vae, raw: vae.fit(keras.ops.convert_to_tensor(raw), X, verbose=0), "x"),
+])
+def test_fit_and_evaluate_refuse_bernoulli_data_outside_0_1(call, name):
+    """Arrays and tensors outside [0, 1] given to fit or evaluate are a ValueError naming the
+    argument, before any step: the weights are unchanged."""
+    vae = bernoulli_vae()
+    before = [weight.copy() for weight in vae.get_weights()]
+    raw = (X * 255).astype(np.uint8)
+    with pytest.raises(ValueError, match=rf"^Invalid value for `{name}`: expected pixel values "
+                                         r"in \[0, 1\] for likelihood='bernoulli'"):
+        call(vae, raw)
+    for expected, received in zip(before, vae.get_weights()):
+        np.testing.assert_array_equal(received, expected)
+
+
+def test_the_vae_is_still_a_functional_keras_model():
+    """build_vae returns a functional keras.Model named "vae" whose fit on [0, 1] data gives
+    finite losses; a Gaussian VAE takes pixels of any range."""
+    vae = bernoulli_vae()
+    assert isinstance(vae, keras.Model) and vae.name == "vae" and vae.inputs and vae.outputs, (
+        f"expected a functional keras.Model named 'vae', received {type(vae).__mro__}")
+    history = vae.fit(X, X, epochs=1, batch_size=32, verbose=0).history
+    assert np.isfinite(history["loss"]).all(), f"expected a finite loss, received {history}"
+    gaussian = keras_vae.build_vae(keras_vae.build_encoder((784,), 2, hidden_units=(8,)),
+                                   keras_vae.build_decoder(2, (784,), hidden_units=(8,),
+                                                           likelihood="gaussian"),
+                                   likelihood="gaussian")
+    gaussian.evaluate(X * 255.0, X * 255.0, verbose=0)
+
+
+def test_a_loaded_vae_still_refuses_raw_pixels(tmp_path):
+    """vae.keras loads back as the same class, and its fit refuses uint8 pixels."""
+    vae = bernoulli_vae()
+    vae.save(tmp_path / "vae.keras")
+    loaded = keras.saving.load_model(tmp_path / "vae.keras")
+    assert type(loaded) is type(vae), f"expected {type(vae)}, received {type(loaded)}"
+    raw = (X * 255).astype(np.uint8)
+    with pytest.raises(ValueError, match=r"^Invalid value for `x`"):
+        loaded.fit(raw, raw, verbose=0)

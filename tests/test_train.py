@@ -231,7 +231,7 @@ def test_bad_input_found_once_tensorflow_loads_with_overwrite_loses_nothing(tmp_
              "'activation'\"."),
             (["--data-path", str(raw), "--batch-size", "4"], "Invalid value for `--data-path`: "
              "expected pixel values in [0, 1] for likelihood='bernoulli', received 'values in "
-             "[255, 255]'."),
+             "[255, 255]', pixels of 0 to 255: divide them by 255."),
             (["--impl", "incomplete"], "Invalid value for `--impl`: expected a module defining "
              "reparameterize, Sampling, kl_divergence, bernoulli_nll, gaussian_nll, "
              "KLDivergenceLayer, build_encoder, build_decoder, build_vae, received 'incomplete', "

@@ -3,6 +3,7 @@
 import math
 
 import keras
+import numpy as np
 
 from keras_vae import checks
 # The module, not its names: this module may run while Keras is first imported from inside
@@ -192,6 +193,48 @@ class ReconstructionLossMetric(keras.metrics.Mean):
         return {**super().get_config(), "likelihood": self.likelihood, "sigma": self.sigma}
 
 
+@keras.saving.register_keras_serializable(package="keras_vae")
+class VAE(keras.Model):
+    """The functional model `build_vae` returns, whose `fit` and `evaluate` check the data.
+
+    For the Bernoulli likelihood (a compiled `ReconstructionLoss("bernoulli")`) they refuse
+    arrays with values outside [0, 1], such as raw `uint8` pixels, whose loss otherwise runs to
+    NaN without a word. The check is one pass over the arrays per call, before Keras copies them
+    into its own pipeline, and nothing per training step. Datasets and generators are not
+    checked (`keras_vae.data.make_dataset` checks what it batches).
+
+    It adds no `__init__` or `get_config`, so Keras builds, saves and loads it as a Functional
+    model: `.keras` files name the class `keras_vae>VAE`, which `import keras_vae` registers.
+    """
+
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        self._check_pixels(x=x, y=y)
+        if isinstance(validation_data, (tuple, list)):
+            self._check_pixels(validation_data=validation_data[:2])
+        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        self._check_pixels(x=x, y=y)
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def _check_pixels(self, **named):
+        """Raises `ValueError` naming the argument whose array leaves [0, 1] under Bernoulli."""
+        if getattr(getattr(self, "loss", None), "likelihood", None) != "bernoulli":
+            return
+        checked = []
+        for name, value in named.items():
+            for array in value if name == "validation_data" else (value,):
+                if array is None or any(array is seen for seen in checked):
+                    continue  # `fit(x, x)` reads its array once.
+                checked.append(array)
+                if keras.ops.is_tensor(array) and 0 not in tuple(array.shape):
+                    # Reduced where it lives: only two values move.
+                    array = keras.ops.convert_to_numpy(
+                        keras.ops.stack([keras.ops.min(array), keras.ops.max(array)]))
+                if isinstance(array, np.ndarray):
+                    checks.pixel_range(name, array, "bernoulli")
+
+
 def _replicas_in_scope():
     """The number of replicas of the `tf.distribute` strategy in scope (1 without one)."""
     import tensorflow as tf
@@ -239,7 +282,9 @@ def build_vae(
     for `likelihood="gaussian"`, with the reconstruction term from
     `compile(loss=ReconstructionLoss(...))`. The VAE's trainable weights are exactly the
     encoder's and the decoder's: it adds none. `fit` and `evaluate` also report
-    `reconstruction_loss` and `kl_loss`, like `loss` in nats per example.
+    `reconstruction_loss` and `kl_loss`, like `loss` in nats per example. For
+    `likelihood="bernoulli"` they refuse arrays outside [0, 1], such as raw `uint8` pixels,
+    with a `ValueError` (the model is a `VAE`).
 
     Build the encoder, the decoder and the VAE inside `strategy.scope()` to train on several
     devices (`keras_vae.training.distribute`); the batch size given to `fit` is then the global one.
@@ -302,7 +347,7 @@ def build_vae(
     z_mean, z_log_var = layers.KLDivergenceLayer(beta, name="kl_divergence")([z_mean, z_log_var])
     z = layers.Sampling(seed=seed, name="z")([z_mean, z_log_var])
     reconstruction = decoder(z)
-    vae = keras.Model(inputs, reconstruction, name="vae")
+    vae = VAE(inputs, reconstruction, name="vae")
     vae.encoder = encoder
     vae.decoder = decoder
     vae.compile(
