@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from keras_vae.graded import gradebook, sandbox
+from keras_vae.graded import gradebook, processes, proctable
 from tests.grading import ROOT
 
 PYTHON = "/opt/kvenv/bin/python"  # a Python every user can run, with the requirements
@@ -36,7 +36,7 @@ time.sleep(3600)
 
 
 def _processes_of(uid):
-    return [pid for pid, (_, owner, _) in sandbox._process_table().items() if owner == uid]
+    return [pid for pid, (_, owner, _) in proctable.read().items() if owner == uid]
 
 
 def _grade_stalled(tmp_path, monkeypatch, seconds):
@@ -46,13 +46,13 @@ def _grade_stalled(tmp_path, monkeypatch, seconds):
         pytest.skip(f"needs root and {PYTHON}, a Python that fresh user ids can run")
     monkeypatch.setattr(sys, "executable", PYTHON)  # what grade_one runs
     alive = {}
-    end_user = sandbox.end_user
+    end_user = processes.end_user
 
     def spy(user, *arguments):
         alive[user.uid] = len(_processes_of(user.uid))
         return end_user(user, *arguments)
 
-    monkeypatch.setattr(sandbox, "end_user", spy)
+    monkeypatch.setattr(processes, "end_user", spy)
     (tmp_path / "alice").mkdir()
     (tmp_path / "alice" / "__init__.py").write_text(STALLS)
     status, _ = gradebook.grade_one(str(tmp_path / "alice"),

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from keras_vae.graded import namespaces, sandbox
+from keras_vae.graded import namespaces, processes, sandbox
 
 PYTHON = "/usr/bin/python3"
 needs_namespaces = pytest.mark.skipif(
@@ -76,7 +76,7 @@ def test_a_stage_cannot_connect_to_a_listener_of_the_grader(tmp_path):
             listener.accept()
     finally:
         listener.close()
-        sandbox.end_stage(identity)
+        processes.end_stage(identity)
 
 
 @needs_namespaces
@@ -94,7 +94,7 @@ def test_system_v_memory_of_a_stage_is_capped_and_freed_with_it(tmp_path):
         assert words[:1] == ["segment"] and words[-1] == "-1", child.output()
         assert _shmem_mb() - before > 100, (before, _shmem_mb())
     finally:
-        assert sandbox.end_stage(identity)
+        assert processes.end_stage(identity)
     for _ in range(50):
         if _shmem_mb() - before < 64:
             break

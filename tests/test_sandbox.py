@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from keras_vae.graded import safefiles, sandbox, submission
+from keras_vae.graded import processes, proctable, safefiles, sandbox, submission
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="switching user ids needs root")
 
@@ -109,7 +109,7 @@ def test_fresh_identities_are_used_by_no_account_and_no_process():
     assert len(ids) == 3 and all(identity.groups == (group,) for identity in identities)
     import pwd
     assert not ids & {entry.pw_uid for entry in pwd.getpwall()}
-    assert not ids & {uid for _, uid, _ in sandbox._process_table().values()}
+    assert not ids & {uid for _, uid, _ in proctable.read().values()}
 
 
 @needs_root
@@ -120,10 +120,10 @@ def test_a_renamed_detached_process_is_counted_and_killed_by_user_id(open_tmp):
     _, (identity,) = sandbox.fresh_identities(1)
     pid = _start(identity, open_tmp, megabytes=300)
     assert _uid_of(pid) == identity.uid
-    assert sandbox.memory_mb(identity) >= 290, sandbox.memory_mb(identity)
-    assert sandbox.end_stage(identity)
+    assert processes.memory_mb(identity) >= 290, processes.memory_mb(identity)
+    assert processes.end_stage(identity)
     assert _uid_of(pid) is None, f"expected process {pid} to be gone"
-    assert not sandbox.stage_pids(identity)
+    assert not processes.stage_pids(identity)
 
 
 @needs_root
@@ -151,10 +151,10 @@ def test_a_process_that_stops_what_it_can_and_changes_pid_is_still_killed(open_t
         time.sleep(0.05)
     time.sleep(0.5)
     started = time.monotonic()
-    assert sandbox.end_stage(identity)
+    assert processes.end_stage(identity)
     assert time.monotonic() - started < 30
     time.sleep(0.5)
-    assert not sandbox.stage_pids(identity), "expected no process of the stage's id left"
+    assert not processes.stage_pids(identity), "expected no process of the stage's id left"
 
 
 LEAVER = r"""
@@ -186,8 +186,8 @@ def test_memory_left_without_a_process_counts_and_is_removed_with_the_stage(open
                                text=True, cwd="/", timeout=60)
     assert completed.returncode == 0, completed.stderr
     try:
-        assert sandbox.memory_mb(identity) >= 69, sandbox.memory_mb(identity)
-        assert sandbox.end_stage(identity)
+        assert processes.memory_mb(identity) >= 69, processes.memory_mb(identity)
+        assert processes.end_stage(identity)
         assert not os.path.exists("/dev/shm/left-behind")
         assert not os.path.exists("/tmp/left-behind-folder")
         assert leftovers.shared_memory_kb(identity.uid) == 0
@@ -200,8 +200,8 @@ def test_a_renamed_detached_process_is_a_descendant_the_grader_sees(tmp_path):
     (its name does not stop the scan) and killed."""
     assert sandbox.become_subreaper()
     pid = _start(None, tmp_path)
-    assert pid in sandbox.descendants()
-    assert sandbox.end_stage(None)
+    assert pid in proctable.descendants()
+    assert processes.end_stage(None)
     assert _uid_of(pid) is None
 
 
@@ -221,7 +221,7 @@ def test_one_stage_cannot_signal_another_stage(open_tmp):
     assert _uid_of(victim) == second.uid, "expected the other stage's process to live on"
     with open(f"/proc/{victim}/status", "rb") as file:
         assert b"State:\tS" in file.read(), "expected the other stage's process not stopped"
-    assert sandbox.end_stage(second) and sandbox.end_stage(first)
+    assert processes.end_stage(second) and processes.end_stage(first)
 
 
 def test_a_child_that_never_reads_its_request_does_not_block_the_grader(tmp_path):

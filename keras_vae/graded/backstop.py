@@ -2,16 +2,16 @@
 
 A grading's stages run as fresh user ids that only its grade process knows; if that process
 were killed, they would outlive it. So the grade process appends each id it draws to a record
-file this process names for it (`sandbox.RECORD_VARIABLE`), before any process runs as it; the
+file this process names for it (`identities.RECORD_VARIABLE`), before any process runs as it; the
 file is in this process's private folder, where no stage can reach it. Past the backstop the
 grade process gets SIGTERM (it ends the stage it runs, `sandbox.end_stages_on_terminate`), then
 SIGKILL `TERM_SECONDS` later; whatever happened, every recorded id's processes are then killed
-and its leftovers removed (`sandbox.end_user`). Every wait is bounded.
+and its leftovers removed (`processes.end_user`). Every wait is bounded.
 """
 
 import subprocess
 
-from keras_vae.graded import sandbox
+from keras_vae.graded import identities, processes
 
 TERM_SECONDS = 10.0  # how long a grade process told to stop may take to end its stages
 KILL_SECONDS = 10.0  # how long a killed grade process may take to be gone
@@ -23,7 +23,7 @@ def run(command, cwd, env, seconds, record):
     Returns whether it ended within `seconds`."""
     with open(record, "w"):
         pass
-    process = subprocess.Popen(command, cwd=cwd, env={**env, sandbox.RECORD_VARIABLE: record},
+    process = subprocess.Popen(command, cwd=cwd, env={**env, identities.RECORD_VARIABLE: record},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     in_time = _wait(process, seconds)
     if not in_time:
@@ -31,8 +31,8 @@ def run(command, cwd, env, seconds, record):
         if not _wait(process, TERM_SECONDS):
             process.kill()
             _wait(process, KILL_SECONDS)
-    for user in sandbox.recorded_identities(record):
-        sandbox.end_user(user)
+    for user in identities.recorded_identities(record):
+        processes.end_user(user)
     return in_time
 
 

@@ -14,7 +14,7 @@ import select
 import sys
 import time
 
-from keras_vae.graded import channel, sandbox
+from keras_vae.graded import channel, processes, sandbox
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -60,7 +60,7 @@ def run(script, request, jobs, user, home, limits, shares=None, package_root=Non
         reason = _watch(child, read_fd, token, jobs, state, outcome, limits)
     finally:  # also on SystemExit, from SIGTERM (`sandbox.end_stages_on_terminate`)
         os.close(read_fd)
-        sandbox.end_stage(user)
+        processes.end_stage(user)
     child.wait()
     outcome.output = child.output()
     if outcome.import_error is None and len(outcome.results) < len(jobs):
@@ -80,7 +80,7 @@ def _watch(child, read_fd, token, jobs, state, outcome, limits):
         now = time.monotonic()
         reason = _overrun(state, now, limits)
         if reason:
-            sandbox.end_stage(child.user)
+            processes.end_stage(child.user)
             child.wait()
             return reason
         readable = False
@@ -102,8 +102,8 @@ def _watch(child, read_fd, token, jobs, state, outcome, limits):
             exited = exited or now
             if closed or not readable or now - exited > 1.0:  # detached writers get one second
                 return None
-        if sandbox.memory_mb(child.user) > limits.memory_limit:
-            sandbox.end_stage(child.user)
+        if processes.memory_mb(child.user) > limits.memory_limit:
+            processes.end_stage(child.user)
             child.wait()
             return f"used more than {limits.memory_limit:g} MB of memory"
 

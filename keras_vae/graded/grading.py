@@ -17,8 +17,8 @@ import time
 
 import numpy.ma  # noqa: F401  (np.median loads it on first use, after submissions ran)
 
-from keras_vae.graded import (channel, children, code_review, feedback, namespaces, rubric,
-                              safefiles, sandbox, verdict)
+from keras_vae.graded import (channel, children, code_review, feedback, identities, namespaces,
+                              processes, rubric, safefiles, sandbox, verdict)
 from keras_vae.impl import default_impl_name, locate
 
 SEED_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading_seed")
@@ -198,7 +198,7 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
         report["containment"] = f"{containment}; nothing was run"
         return list(grading.rows.values()), report
     if user == sandbox.DEFAULT_USER:
-        group, (exporter, runner) = sandbox.fresh_identities(2)
+        group, (exporter, runner) = identities.fresh_identities(2)
     else:
         group, exporter, runner = (user.gid if user else None), user, user
     work = tempfile.mkdtemp(prefix="keras-vae-grade-")
@@ -216,7 +216,7 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
                                           f"its path (chmod o-rwx it)")
         grading.user = exporter
         grading.export_all(homes["exporter"], homes["exports"])
-        if sandbox.end_stage(exporter):
+        if processes.end_stage(exporter):
             # The runner reads a copy made once no exporter process is left: regular files
             # only, owned by root, so nothing the submission left can change or block it.
             graphs = os.path.join(work, "graphs")
@@ -224,7 +224,7 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
                                 deadline=limits.deadline)
             grading.user = runner
             grading.run_all(homes["runner"], graphs)
-            sandbox.end_stage(runner)
+            processes.end_stage(runner)
         else:
             _fail_pending(grading.rows, grading.items, feedback.NOT_STOPPED)
     finally:

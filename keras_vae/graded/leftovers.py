@@ -1,6 +1,6 @@
 """Finds and removes what a stage's user id leaves outside its processes.
 
-A process can outlive nothing of a stage (`sandbox.end_stage`), but it can leave memory and
+A process can outlive nothing of a stage (`processes.end_stage`), but it can leave memory and
 files behind that no process holds: files in the folders every user can write (`/dev/shm` is
 memory), and System V shared memory, message queues and semaphores. They count against the
 stage's memory limit while it runs (`shared_memory_kb`) and are removed when it ends

@@ -2,54 +2,38 @@
 
 Where the grader is root, each stage of a grading (the exporter, which imports the submission,
 and the runner, which runs its graphs) runs as a user id of its own, drawn fresh for that stage
-from a range no account and no running process uses (`fresh_identities`). A process can rename
+from a range no account and no running process uses (`identities.py`). A process can rename
 itself, detach, stop or hide from a scan, but it cannot change its user id: so a stage's
-processes are found, counted against the memory limit and killed by user id (`kill(-1)` sent
-as that user reaches every one of them and nothing else), and no process of another stage or
-another grading can signal, trace or read them. Children also get `PR_SET_NO_NEW_PRIVS` (no
-set-uid program changes their ids), `RLIMIT_NPROC`, no core files and a file-size limit.
+processes are found, counted against the memory limit and killed by user id (`processes.py`),
+and no process of another stage or another grading can signal, trace or read them. Each child
+(`Child`) also gets `PR_SET_NO_NEW_PRIVS` (no set-uid program changes its ids), `RLIMIT_NPROC`,
+no core files, a file-size limit and, where the kernel allows it, namespaces of its own
+(`namespaces.py`).
 
 Where the grader is not root (a student grading their own work), the children run as the
 grader's own user: the grader is a child subreaper (Linux `PR_SET_CHILD_SUBREAPER`), so
-processes the submission detaches are re-parented to it and `end_stage` finds and kills them
-among its descendants; that score is feedback.
+processes the submission detaches are re-parented to it and `processes.end_stage` finds and
+kills them among its descendants; that score is feedback.
 """
 
 import ctypes
-import grp
 import os
 import pwd
 import resource
-import secrets
 import signal
 import subprocess
 import sys
 import threading
-import time
-import typing
 
-from keras_vae.graded import leftovers, namespaces
+from keras_vae.graded import namespaces, processes
+from keras_vae.graded.identities import Identity, fresh_identities
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_USER = "fresh"
 OUTPUT_TAIL_BYTES = 64 * 1024
-# Fresh ids come from [2**30, 2**30 + 2**29): far above the ids of accounts (under 2**16 on
-# every distribution) and of the usual user-namespace ranges (2**16 to 2**24).
-FRESH_BASE, FRESH_SPAN = 2**30, 2**29
 MAX_TASKS = 1024  # processes and threads of one stage (TensorFlow starts a few dozen threads)
-RECORD_VARIABLE = "KERAS_VAE_IDENTITY_RECORD"
-
-
-class Identity(typing.NamedTuple):
-    """The ids one sandboxed stage runs as: `uid`, `gid`, a `name` for messages and the
-    supplementary `groups` (the grading's own group, which lets it enter the grading's folder)."""
-
-    uid: int
-    gid: int
-    name: str
-    groups: tuple = ()
 
 
 def become_subreaper():
@@ -58,79 +42,6 @@ def become_subreaper():
         return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
-
-
-def _process_table(zombies=False):
-    """`{pid: (ppid, uid, rss_kb)}` of every process (and zombie, where asked), read from
-    `/proc/PID/status` as bytes: a process's name cannot hide it (the kernel escapes newlines
-    in it) nor stop the parse."""
-    table = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/status", "rb") as file:
-                status = file.read()
-        except OSError:
-            continue
-        fields = {}
-        for line in status.split(b"\n"):
-            key, _, value = line.partition(b":")
-            if key in (b"State", b"PPid", b"Uid", b"VmRSS"):
-                fields[key] = value.split()
-        if not zombies and fields.get(b"State", [b"?"])[0] in (b"Z", b"X"):
-            continue  # a zombie runs nothing and holds no memory; reaping it is its parent's
-        try:
-            table[int(name)] = (int(fields[b"PPid"][0]), int(fields[b"Uid"][0]),
-                                int(fields[b"VmRSS"][0]) if b"VmRSS" in fields else 0)
-        except (KeyError, IndexError, ValueError):
-            continue
-    return table
-
-
-def _ids_in_use():
-    used = {entry.pw_uid for entry in pwd.getpwall()} | {entry.pw_gid for entry in pwd.getpwall()}
-    used |= {entry.gr_gid for entry in grp.getgrall()}
-    return used | {uid for _, uid, _ in _process_table().values()}
-
-
-def fresh_identities(count, record=True):
-    """A fresh group for one grading and `count` stage identities in it, each with a user and
-    group id of its own that no account and no running process has.
-
-    Where the environment names a record file (`RECORD_VARIABLE`, set by a class grading for
-    each grade process) and `record` is true, the user ids are appended to it before any
-    process can run as them: the class grading ends their processes if this one cannot.
-
-    Returns:
-        `(group_id, [Identity, ...])`.
-
-    Raises:
-        OSError: if the record cannot be written (no process may run unrecorded).
-    """
-    used, chosen = _ids_in_use(), []
-    while len(chosen) < count + 1:
-        candidate = FRESH_BASE + secrets.randbelow(FRESH_SPAN)
-        if candidate not in used and candidate not in chosen:
-            chosen.append(candidate)
-    group = chosen[0]
-    if record and os.environ.get(RECORD_VARIABLE):
-        with open(os.environ[RECORD_VARIABLE], "a") as file:
-            file.write("".join(f"{uid}\n" for uid in chosen[1:]))
-    return group, [Identity(uid, uid, f"uid {uid}", (group,)) for uid in chosen[1:]]
-
-
-def recorded_identities(path, limit=1 << 20):
-    """The fresh identities written to the record file `path` (see `fresh_identities`); lines
-    that are not a user id of the fresh range are ignored, so no other user is ever named."""
-    try:
-        with open(path, "rb") as file:
-            lines = file.read(limit).split(b"\n")
-    except OSError:
-        return []
-    uids = {int(line) for line in lines if line.strip().isdigit()}
-    return [Identity(uid, uid, f"uid {uid}") for uid in sorted(uids)
-            if FRESH_BASE <= uid < FRESH_BASE + FRESH_SPAN]
 
 
 def _base_env(home):
@@ -177,7 +88,7 @@ def sandbox_user(name, python):
         usable = False
     finally:
         if name == DEFAULT_USER:
-            kill_user(identity)
+            processes.kill_user(identity)
     if not usable:
         return None, (f"{label} cannot run {python} with keras_vae and TensorFlow "
                       f"(file permissions: a Python under a private home folder such as /root "
@@ -295,143 +206,6 @@ class Child:
             return self.process.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
             return None
-
-
-def descendants(table=None):
-    """Pids of every living descendant of this process."""
-    table = table or _process_table()
-    children = {}
-    for pid, (ppid, _, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    found, stack = [], [os.getpid()]
-    while stack:
-        for pid in children.get(stack.pop(), []):
-            found.append(pid)
-            stack.append(pid)
-    return found
-
-
-def stage_pids(user, table=None):
-    """Pids of the stage run as `user`: every process of its user id where it has one of its
-    own, and every descendant of this process."""
-    table = table or _process_table()
-    pids = set(descendants(table))
-    if user is not None and user.uid != os.geteuid():
-        pids |= {pid for pid, (_, uid, _) in table.items() if uid == user.uid}
-    return pids
-
-
-def memory_mb(user=None):
-    """Memory of the stage together, in MB: its processes' resident memory and, for a stage
-    with a user id of its own, the shared memory that id holds without a process."""
-    table = _process_table()
-    kb = sum(table[pid][2] for pid in stage_pids(user, table) if pid in table)
-    if user is not None and user.uid != os.geteuid():
-        kb += leftovers.shared_memory_kb(user.uid)
-    return kb / 1024
-
-
-def kill_user(user, rounds=20, reap=True):
-    """Stops, then kills, every process of `user`'s id, from a forked process whose real and
-    saved user id is a fresh one of its own and whose effective id is `user`'s: it may signal
-    every process of `user` (their real id is its effective id), and none of them may signal
-    or trace it (its real and saved ids are not theirs). It repeats `kill(-1)` until the kernel
-    finds no process to signal or `rounds` pass (zombies still count until they are reaped).
-    With `reap`, this subreaper reaps its other ended children meanwhile (a class grading,
-    whose children are other gradings, passes `False`).
-    """
-    _, (killer,) = fresh_identities(1, record=False)
-    pid = os.fork()
-    if pid == 0:  # only system calls from here on: this process never returns to Python's code
-        try:
-            os.setgroups([])
-            os.setresgid(killer.gid, user.gid, killer.gid)
-            os.setresuid(killer.uid, user.uid, killer.uid)
-            for _ in range(rounds):
-                os.kill(-1, signal.SIGSTOP)  # a stopped process can neither fork nor move
-                os.kill(-1, signal.SIGKILL)
-                time.sleep(0.005)
-        except BaseException:  # noqa: BLE001  (ProcessLookupError: none is left)
-            pass
-        os._exit(0)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return
-        if reap:
-            _reap_others(pid)
-        time.sleep(0.01)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-
-
-def _reap_others(keep):
-    """Reaps this process's ended children other than `keep` (the stage's processes that were
-    re-parented to this subreaper), so that they stop counting as processes."""
-    for pid in [pid for pid, (ppid, _, _) in _process_table(zombies=True).items()
-                if ppid == os.getpid() and pid != keep]:
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-
-
-def _reap():
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def end_stage(user=None):
-    """Kills every process of the stage (see `stage_pids`) until none is left, and reaps them.
-
-    A stage with a user id of its own is killed by that id (`kill_user`), never by pids read
-    from a scan, which a process could leave between the scan and the kill; the scan only
-    confirms that none is left. Without one, the descendants of this process are killed.
-
-    Returns:
-        Whether none is left (`False` only if processes outlived a few seconds of SIGKILLs).
-    """
-    own = user is not None and user.uid != os.geteuid()
-    for _ in range(50):
-        if own:
-            kill_user(user)
-        _reap()
-        table = _process_table()
-        alive = [pid for pid in stage_pids(user, table) if pid in table]
-        if not alive:
-            if own:
-                leftovers.remove(user.uid)
-            return True
-        for pid in descendants(table):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        time.sleep(0.05)
-        _reap()
-    return False
-
-
-def end_user(user, seconds=10.0):
-    """Kills every process of `user`'s id (`kill_user`) until none is left, and removes what
-    the id left behind (`leftovers.remove`); never reaps nor signals anything by pid, so it
-    is safe in a process whose other children are not the stage's. Returns whether none is
-    left."""
-    deadline = time.monotonic() + seconds
-    while True:
-        kill_user(user, reap=False)
-        if not any(uid == user.uid for _, uid, _ in _process_table().values()):
-            leftovers.remove(user.uid)
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
 
 
 def end_stages_on_terminate():
