@@ -20,6 +20,7 @@ import sys
 from keras_vae import checks, cli
 from keras_vae.evaluate import density_note
 from keras_vae.impl import find_impl, load_impl
+from keras_vae.training.build import check_builder_options
 from keras_vae.training.rundir import RunDir, RunDirectoryBusy
 from keras_vae.training.config import LR_SCHEDULES, TrainConfig
 from keras_vae.data import load_data
@@ -168,6 +169,7 @@ def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib
         config.validate()
         find_impl(config.impl)
         if config.distribute == "multi-worker":
+            distribute.check_tf_config()
             config = dataclasses.replace(config, out=distribute.worker_out(config.out))
             checks.folder("out", config.out, "a folder for the run directory")
     run_dir = RunDir(config.out)
@@ -190,7 +192,8 @@ def _train_locked(config, run_dir, overwrite, log, warn, hold_signals):
     cli.import_tensorflow()
     importlib.import_module(config.impl)  # An error in its code ends in its traceback.
     with cli.bad_input():
-        load_impl(config.impl)  # Only checks the contract's names.
+        # Only checks the contract's names, and that its builders take the options given.
+        check_builder_options(config, load_impl(config.impl))
         data, x_val = load_data(config, log=log)
         if config.batch_size > len(data.x_train):  # Offline MNIST is the embedded sample.
             raise checks.invalid("batch_size", f"at most the {len(data.x_train)} training "
@@ -198,8 +201,9 @@ def _train_locked(config, run_dir, overwrite, log, warn, hold_signals):
     if overwrite:
         from keras_vae.plots import FIGURES
 
-        # Set aside, not removed: the refusals that need the models or the devices come in
-        # fit_and_save, before it writes the new run's config.json.
+        # Set aside, not removed: the refusals that need the models or the devices (a batch
+        # that the replicas cannot split) come in fit_and_save, before it writes the new run's
+        # config.json.
         run_dir.set_aside(FIGURES + ("samples",))
     elif found == "new":
         run_dir.remove_checkpoints()  # Not known to belong to this run.

@@ -28,10 +28,12 @@ QUICK = ["--dataset", "sample", "--hidden-units", "64", "--iw-samples", "5"]
 
 
 def command(*args, timeout=300, **env):
-    """Runs `python -m ARGS` in the repository; returns (exit status, stdout, stderr, seconds)."""
+    """Runs `python -m ARGS` in the repository, with the environment variables `env` set (or
+    unset where `None`); returns (exit status, stdout, stderr, seconds)."""
     start = time.perf_counter()
+    env = {name: value for name, value in {**os.environ, **env}.items() if value is not None}
     result = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True,
-                            text=True, timeout=timeout, env={**os.environ, **env})
+                            text=True, timeout=timeout, env=env)
     return result.returncode, result.stdout, result.stderr, time.perf_counter() - start
 
 
@@ -75,18 +77,6 @@ def test_a_run_directory_in_place_of_a_file_is_refused(tmp_path):
     assert (status, printed, err) == (2, "", (
         f"error: Invalid value for `--out`: expected a folder for the run directory, received "
         f"'{tmp_path / 'run.worker-1'}', which is not a folder.\n"))
-
-
-@pytest.mark.slow
-def test_a_malformed_tf_config_is_one_line(tmp_path):
-    """Checked once TensorFlow has loaded, still one line naming the flag, exit 2, and no run
-    directory left behind."""
-    out = tmp_path / "run"
-    status, printed, err, _ = command("keras_vae.train", *QUICK, "--distribute", "multi-worker",
-                                      "--out", str(out), TF_CONFIG="garbage")
-    assert (status, printed) == (2, "") and err.startswith(
-        "error: Invalid value for `--distribute`: expected a TF_CONFIG environment variable "), err
-    assert err.endswith(" received 'garbage'.\n") and not out.exists()
 
 
 @pytest.mark.parametrize("argv, flag", [
@@ -212,11 +202,29 @@ def test_a_typo_with_overwrite_loses_nothing(tmp_path, argv, line):
     assert seconds < 2.0, f"expected under 2 s, received {seconds:.2f} s"
 
 
+@pytest.mark.parametrize("tf_config, received", [(None, "nothing"), ("garbage", "'garbage'")])
+def test_multi_worker_without_a_tf_config_is_refused_before_the_run_directory(
+        tmp_path, tf_config, received):
+    """--distribute multi-worker with TF_CONFIG unset or malformed: one line naming the flag,
+    exit 2, within two seconds, and a finished run under --overwrite left as it was."""
+    out = tmp_path / "run"
+    finished_run_with_results(out)
+    before = snapshot(out)
+    status, printed, err, seconds = command("keras_vae.train", *QUICK, "--distribute",
+                                            "multi-worker", "--out", str(out), "--overwrite",
+                                            TF_CONFIG=tf_config)
+    assert (status, printed, err) == (2, "", (
+        "error: Invalid value for `--distribute`: expected a TF_CONFIG environment variable "
+        'such as {"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": '
+        f'"worker", "index": 0}}}} for \'multi-worker\', received {received}.\n'))
+    assert snapshot(out) == before
+    assert seconds < 2.0, f"expected under 2 s, received {seconds:.2f} s"
+
+
 @pytest.mark.slow
 def test_bad_input_found_once_tensorflow_loads_with_overwrite_loses_nothing(tmp_path):
-    """Checks made with TensorFlow loaded (the data's pixels, the implementation's names) come
-    before --overwrite moves anything; those made with the models built (builders without
-    activation) find the run set aside and put it back."""
+    """Checks made with TensorFlow loaded (the data's pixels, the implementation's names, its
+    builders' arguments) come before --overwrite moves anything."""
     import numpy as np
 
     out = tmp_path / "run"
@@ -226,9 +234,13 @@ def test_bad_input_found_once_tensorflow_loads_with_overwrite_loses_nothing(tmp_
     (tmp_path / "incomplete.py").write_text("from keras_vae import build_vae\n")
     for argv, line in (
             (["--impl", "tests.solutions.alternative", "--activation", "tanh"],
-             "Invalid value for `--impl`: expected builders accepting activation, received "
-             "\"tests.solutions.alternative: build_encoder() got an unexpected keyword argument "
-             "'activation'\"."),
+             "Invalid value for `--activation`: expected 'relu' (the default), received 'tanh', "
+             "which tests.solutions.alternative.build_encoder does not take (it has no "
+             "activation argument)."),
+            (["--impl", "tests.solutions.alternative", "--architecture", "conv"],
+             "Invalid value for `--architecture`: expected 'mlp' (the default), received 'conv', "
+             "which tests.solutions.alternative.build_encoder does not take (it has no "
+             "architecture argument)."),
             (["--data-path", str(raw), "--batch-size", "4"], "Invalid value for `--data-path`: "
              "expected pixel values in [0, 1] for likelihood='bernoulli', received 'values in "
              "[255, 255]', pixels of 0 to 255: divide them by 255."),

@@ -61,7 +61,7 @@ def choose_strategy(name):
         devices = (tf.config.list_logical_devices("GPU")
                    or tf.config.list_logical_devices("CPU"))
         return tf.distribute.MirroredStrategy([device.name for device in devices])
-    _check_tf_config()
+    check_tf_config()
     return _multi_worker_strategy_class()()
 
 
@@ -89,8 +89,11 @@ def _multi_worker_strategy_class():
     return MultiWorkerMirroredStrategy
 
 
-def _check_tf_config():
-    """Raises `ValueError` unless `TF_CONFIG` names a cluster of workers and this task."""
+def check_tf_config():
+    """Raises `ValueError` unless `TF_CONFIG` names a cluster of workers and this task.
+
+    The training command calls it before it touches the run directory or loads the data.
+    """
     raw = os.environ.get("TF_CONFIG")
     expected = ('a TF_CONFIG environment variable such as {"cluster": {"worker": '
                 '["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}')
@@ -102,7 +105,8 @@ def _check_tf_config():
             raise ValueError
         int(task["index"])
     except (TypeError, ValueError, KeyError):
-        raise checks.invalid("distribute", expected + " for 'multi-worker'", raw)
+        raise checks.invalid("distribute", expected + " for 'multi-worker'",
+                             checks.NOTHING if raw is None else raw)
 
 
 def is_chief():
@@ -131,7 +135,7 @@ def worker_out(out):
     beside it, so that each process locks and resumes its own run directory.
     """
     if os.environ.get("TF_CONFIG"):
-        _check_tf_config()  # is_chief reads it.
+        check_tf_config()  # is_chief reads it.
     if is_chief():
         return out
     task = json.loads(os.environ["TF_CONFIG"])["task"]
