@@ -227,9 +227,9 @@ def build_vae(encoder, decoder, likelihood="bernoulli", sigma=1.0, beta=1.0, lea
         likelihood: `"bernoulli"` or `"gaussian"`; must match the decoder's output.
         sigma: positive float, the Gaussian decoder's fixed standard deviation.
         beta: non-negative float, the weight of the KL term.
-        learning_rate: positive float, the optimizer's learning rate: from the same weights,
-            the first training step moves them in proportion to it (the reference uses Adam;
-            any optimizer given `learning_rate` does this).
+        learning_rate: positive float, the learning rate of the optimizer the VAE is compiled
+            with, stored by that optimizer and used by its training step (the reference uses
+            `keras.optimizers.Adam(learning_rate)`; any optimizer given `learning_rate` does this).
 
     Returns:
         A compiled `keras.Model` named `"vae"` (functional or subclassed with a `call`), with

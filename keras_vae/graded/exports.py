@@ -154,17 +154,19 @@ def probe_models(num_pixels, latent_dim, gaussian=False, image_shape=None):
     """The grader's own encoder and decoder, every variable of its own shape, so that the
     runner can set their weights: `z_mean = x @ A`, `z_log_var = z_mean @ B + b`, and
     `reconstruction = sigmoid(z @ C + c)` (no sigmoid for Gaussian means); with
-    `image_shape`, `x` is flattened and the reconstruction reshaped to images."""
-    x = keras.Input(tuple(image_shape) if image_shape else (num_pixels,))
-    z_mean = keras.layers.Dense(latent_dim, use_bias=False, name="probe_z_mean")(
+    `image_shape`, `x` is flattened and the reconstruction reshaped to images. Their names
+    are the reference's, so that nothing tells them from a student's own models."""
+    x = keras.Input(tuple(image_shape) if image_shape else (num_pixels,), name="x")
+    z_mean = keras.layers.Dense(latent_dim, use_bias=False, name="z_mean")(
         keras.layers.Flatten()(x) if image_shape else x)
-    z_log_var = keras.layers.Dense(latent_dim, name="probe_z_log_var")(z_mean)
-    z = keras.Input((latent_dim,))
+    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(z_mean)
+    z = keras.Input((latent_dim,), name="z")
     out = keras.layers.Dense(num_pixels, activation=None if gaussian else "sigmoid",
-                             name="probe_reconstruction")(z)
+                             name=None if image_shape else "reconstruction")(z)
     if image_shape:
-        out = keras.layers.Reshape(tuple(image_shape))(out)
-    return keras.Model(x, [z_mean, z_log_var]), keras.Model(z, out)
+        out = keras.layers.Reshape(tuple(image_shape), name="reconstruction")(out)
+    return (keras.Model(x, [z_mean, z_log_var], name="encoder"),
+            keras.Model(z, out, name="decoder"))
 
 
 def _build_for_export(vae, shape):

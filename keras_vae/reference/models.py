@@ -297,9 +297,9 @@ def build_vae(
         likelihood: `"bernoulli"` or `"gaussian"`; must match the decoder's output.
         sigma: positive float, the Gaussian decoder's fixed standard deviation.
         beta: non-negative float, the weight of the KL term.
-        learning_rate: positive float, the optimizer's learning rate: from the same weights,
-            the first training step moves them in proportion to it (the reference uses Adam;
-            any optimizer given `learning_rate` does this).
+        learning_rate: positive float, the learning rate of the optimizer the VAE is compiled
+            with, stored by that optimizer and used by its training step (the reference uses
+            `keras.optimizers.Adam(learning_rate)`; any optimizer given `learning_rate` does this).
         seed: integer or `None`, the seed of the `Sampling` layer.
         jit_compile: passed to `compile`; `"auto"` compiles the training step with XLA except
             for convolutional models on a machine without a GPU, where XLA measured slower
