@@ -4,10 +4,11 @@ stop, then killed, and every process of the user ids it recorded is killed with 
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
-from keras_vae.graded import gradebook, processes, proctable
+from keras_vae.graded import backstop, gradebook, identities, processes, proctable
 from tests.grading import ROOT
 
 PYTHON = "/opt/kvenv/bin/python"  # a Python every user can run, with the requirements
@@ -82,3 +83,24 @@ def test_a_grading_told_to_stop_ends_its_own_stages(tmp_path, monkeypatch):
     status, alive = _grade_stalled(tmp_path, monkeypatch, 45)
     assert status == "timed out"
     assert alive and not any(alive.values()), f"expected no process left to kill, {alive}"
+
+
+def test_only_fresh_ids_are_read_back_from_a_record(tmp_path, monkeypatch):
+    """The ids drawn are in the record when they are returned; lines that are not a fresh id
+    (root's 0, an account's 1000, text) are never read back, so no other user is killed."""
+    record = tmp_path / "identities"
+    monkeypatch.setenv(identities.RECORD_VARIABLE, str(record))
+    _, drawn = identities.fresh_identities(2)
+    with open(record, "a") as file:
+        file.write("0\n1000\nnot an id\n-5\n")
+    read = [user.uid for user in identities.recorded_identities(str(record))]
+    assert read == sorted(user.uid for user in drawn), (read, drawn)
+
+
+def test_a_process_past_the_backstop_is_stopped_within_bounded_time(tmp_path):
+    """A command that outlives its time is stopped and reported late; one that ends in time is
+    reported in time."""
+    started = time.monotonic()
+    assert not backstop.run(["sleep", "60"], str(tmp_path), {}, 0.5, str(tmp_path / "a"))
+    assert time.monotonic() - started < backstop.TERM_SECONDS
+    assert backstop.run(["true"], str(tmp_path), {}, 30, str(tmp_path / "b"))
