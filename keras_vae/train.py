@@ -21,7 +21,8 @@ from keras_vae import checks, cli
 from keras_vae.evaluate import density_note
 from keras_vae.impl import find_impl, load_impl
 from keras_vae.training.build import check_builder_options
-from keras_vae.training.rundir import RunDir, RunDirectoryBusy
+from keras_vae.training import runlock
+from keras_vae.training.rundir import RunDir
 from keras_vae.training.config import LR_SCHEDULES, TrainConfig
 from keras_vae.data import load_data
 from keras_vae.training.distribute import DISTRIBUTIONS
@@ -159,7 +160,7 @@ def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib
     Raises:
         cli.UsageError: (a `ValueError`) for bad input: an invalid config, a run directory
             holding another run, data that does not fit the config.
-        RunDirectoryBusy: when another process trains in the run directory.
+        runlock.RunDirectoryBusy: when another process trains in the run directory.
         checkpoints.CheckpointError: when the run's checkpoints exist but none can be read.
         FloatingPointError: when the loss becomes NaN or infinite.
     """
@@ -173,13 +174,13 @@ def train(config, overwrite=False, log=print, warn=None, hold_signals=contextlib
             config = dataclasses.replace(config, out=distribute.worker_out(config.out))
             checks.folder("out", config.out, "a folder for the run directory")
     run_dir = RunDir(config.out)
-    with run_dir.lock():
+    with runlock.lock(run_dir):
         return _train_locked(config, run_dir, overwrite, log, warn or cli.log_to_stderr,
                              hold_signals)
 
 
 def _train_locked(config, run_dir, overwrite, log, warn, hold_signals):
-    run_dir.settle()  # An --overwrite stopped before its new run began gets the old run back.
+    runlock.settle(run_dir)  # An --overwrite stopped before its run began: the old run back.
     with cli.bad_input():
         # With --overwrite, what the directory holds is replaced, whatever it is.
         found = "new" if overwrite else run_dir.state(config, flag_names=FLAG_NAMES)
@@ -204,7 +205,7 @@ def _train_locked(config, run_dir, overwrite, log, warn, hold_signals):
         # Set aside, not removed: the refusals that need the models or the devices (a batch
         # that the replicas cannot split) come in fit_and_save, before it writes the new run's
         # config.json.
-        run_dir.set_aside(FIGURES + ("samples",))
+        runlock.set_aside(run_dir, FIGURES + ("samples",))
     elif found == "new":
         run_dir.remove_checkpoints()  # Not known to belong to this run.
     from keras_vae.training.fit import fit_and_save
@@ -213,7 +214,7 @@ def _train_locked(config, run_dir, overwrite, log, warn, hold_signals):
         return fit_and_save(config, data, x_val, _noting_densities(config, log), warn,
                             hold_signals)
     finally:
-        run_dir.settle()
+        runlock.settle(run_dir)
 
 
 def _noting_densities(config, log):
@@ -236,7 +237,7 @@ def main(argv=None):
             config, overwrite = parse_args(argv)
             out = config.out
             train(config, overwrite, hold_signals=signals.hold)
-        except (cli.UsageError, RunDirectoryBusy) as error:
+        except (cli.UsageError, runlock.RunDirectoryBusy) as error:
             return cli.usage_error(error, FLAG_NAMES)
         except KeyboardInterrupt:
             signum = signals.received or signal.SIGINT

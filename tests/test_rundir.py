@@ -13,7 +13,7 @@ import os
 import pytest
 
 from keras_vae.training.config import RESUMABLE_CHANGES, TrainConfig, differences
-from keras_vae.training.rundir import RunDir, RunDirectoryBusy
+from keras_vae.training.rundir import RunDir
 
 CONFIG = TrainConfig(dataset="sample", latent_dim=2, num_epochs=3, impl="keras_vae")
 
@@ -157,68 +157,6 @@ def test_check_finished_needs_the_config_and_both_models(tmp_path):
     assert run_dir.check_finished() == CONFIG
 
 
-def finished_with_files(path):
-    """A finished run with checkpoints, logs, every result, a partial write and a file of the
-    user's; returns it and its files' bytes."""
-    run_dir = finished(path)
-    os.makedirs(run_dir.backup)
-    os.makedirs(os.path.join(run_dir.logs, "train"))
-    for path in run_dir.results(["manifold", "samples"]) + [
-            run_dir.file("notes.txt"), os.path.join(run_dir.backup, "ckpt-000001.weights.h5"),
-            os.path.join(run_dir.logs, "train", "events")]:
-        if not os.path.exists(path):
-            with open(path, "w") as file:
-                file.write(os.path.basename(path))
-    return run_dir, files(run_dir)
-
-
-def files(run_dir):
-    return {os.path.relpath(os.path.join(root, name), run_dir.path):
-            open(os.path.join(root, name), "rb").read()
-            for root, _, names in os.walk(run_dir.path) for name in names}
-
-
-def test_overwrite_sets_the_run_aside_and_puts_it_back_if_no_new_run_begins(tmp_path):
-    """set_aside leaves only what is not the run; settle without a new config.json puts every
-    file back as it was."""
-    run_dir, before = finished_with_files(tmp_path / "run")
-    open(run_dir.file(".partial.x"), "w").close()
-    run_dir.set_aside(["manifold", "samples"])
-    assert sorted(os.listdir(run_dir.path)) == [".replaced", "notes.txt"]
-    assert run_dir.state(CONFIG) == "new"
-    run_dir.settle()
-    assert files(run_dir) == before
-    run_dir.settle()  # Nothing set aside: nothing to do.
-    assert files(run_dir) == before
-
-
-def test_overwrite_removes_the_run_set_aside_once_the_new_one_begins(tmp_path):
-    run_dir, _ = finished_with_files(tmp_path / "run")
-    run_dir.set_aside(["manifold", "samples"])
-    run_dir.write_config(dataclasses.replace(CONFIG, latent_dim=9))
-    run_dir.settle()
-    assert sorted(os.listdir(run_dir.path)) == ["config.json", "notes.txt"]
-    assert run_dir.read_config().latent_dim == 9
-
-
-def test_a_kill_while_the_run_is_set_aside_or_put_back_loses_nothing(tmp_path):
-    """config.json is set aside first and put back last: a kill part way through either leaves
-    a directory that settle puts back whole."""
-    run_dir, before = finished_with_files(tmp_path / "run")
-    run_dir.set_aside(["manifold", "samples"])
-    # Killed part way through putting back: some files are back, config.json is not.
-    os.replace(os.path.join(run_dir.replaced, "metrics.json"), run_dir.metrics_file)
-    os.makedirs(run_dir.backup)  # A folder made again by the killed process.
-    run_dir.settle()
-    assert files(run_dir) == before
-    # Killed part way through setting aside: config.json and the metrics are moved, the rest not.
-    os.makedirs(run_dir.replaced)
-    for name in ("config.json", "metrics.json"):
-        os.replace(run_dir.file(name), os.path.join(run_dir.replaced, name))
-    run_dir.settle()
-    assert files(run_dir) == before
-
-
 def test_history_round_trips_through_history_csv(tmp_path):
     run_dir = RunDir(tmp_path)
     run_dir.write_history([{"epoch": 0, "loss": 2.5, "kl_loss": 0.25},
@@ -239,27 +177,3 @@ def test_epochs_that_logged_fewer_metrics_read_as_nan(tmp_path):
     history = run_dir.read_history()
     assert history["loss"] == [2.5, 1.5] and history["kl_loss"][1] == 0.5
     assert math.isnan(history["kl_loss"][0]), history
-
-
-def test_the_lock_is_held_by_one_holder_and_a_failed_start_leaves_no_directory(tmp_path):
-    run_dir = RunDir(tmp_path / "run")
-    with run_dir.lock():
-        with pytest.raises(RunDirectoryBusy, match=rf"^{run_dir} is in use by process "
-                                                   rf"{os.getpid()} on "):
-            with run_dir.lock():
-                pass
-    with run_dir.lock():  # Released with its holder.
-        pass
-    assert os.listdir(run_dir.path) == [".lock"]
-    os.remove(run_dir.file(".lock"))
-    os.rmdir(run_dir.path)
-    with pytest.raises(ValueError):
-        with run_dir.lock():
-            raise ValueError("bad input")
-    assert not os.path.exists(run_dir.path)
-    kept = RunDir(tmp_path / "kept")
-    with pytest.raises(ValueError):
-        with kept.lock():  # A new directory whose run began: it stays.
-            kept.write_config(CONFIG)
-            raise ValueError("a failure after the run began")
-    assert os.path.isfile(kept.config_file)

@@ -19,7 +19,7 @@ import pytest
 from keras_vae import plots
 
 from keras_vae import atomic, cli, train
-from keras_vae.training import callbacks
+from keras_vae.training import callbacks, runlock
 from keras_vae.training.config import TrainConfig
 from keras_vae.training.rundir import RunDir
 
@@ -301,7 +301,7 @@ def test_a_finished_run_is_reported_before_tensorflow_loads(tmp_path):
 def test_a_run_directory_in_use_is_left_alone(tmp_path):
     """While another holder has the lock: exit 2, one line naming it, nothing changed."""
     out = tmp_path / "run"
-    with RunDir(out).lock():
+    with runlock.lock(RunDir(out)):
         before = {path.name: path.read_bytes() for path in out.iterdir()}
         status, printed, err, seconds = command("keras_vae.train", *QUICK, "--out", str(out))
         assert {path.name: path.read_bytes() for path in out.iterdir()} == before

@@ -5,8 +5,9 @@ Training writes it; evaluation and sampling read it. It holds:
     config.json        the run's `TrainConfig`
     history.csv        one row per finished epoch, copied from the latest checkpoint
     backup/            checkpoints of an unfinished run (`keras_vae.training.checkpoints`)
-    .lock              locked with `fcntl.flock` by the process training in the directory
+    .lock              locked by the process training in the directory
     .replaced/         with --overwrite, the run being replaced, until the new one begins
+                       (both kept by `keras_vae.training.runlock`)
     vae.keras, encoder.keras, decoder.keras, the figures' PNGs, metrics.json: the results
     logs/              TensorBoard logs, with --tensorboard
 
@@ -18,13 +19,10 @@ when `metrics.json` exists.
 import contextlib
 import csv
 import dataclasses
-import fcntl
 import io
 import math
 import os
 import shutil
-import socket
-import time
 
 from keras_vae import atomic, checks
 from keras_vae.impl import find_impl
@@ -40,10 +38,6 @@ def _shown(value):
     if isinstance(value, tuple):
         return ",".join(str(item) for item in value)
     return "none" if value is None else str(value)
-
-
-class RunDirectoryBusy(Exception):
-    """Another process holds the run directory's lock."""
 
 
 class RunDir:
@@ -102,45 +96,6 @@ class RunDir:
                 + [self.model_file(name) for name in MODELS]
                 + [self.figure_file(name) for name in figures])
 
-    @contextlib.contextmanager
-    def lock(self):
-        """Holds the directory's lock, creating the directory, for one process at a time.
-
-        The lock is an `fcntl.flock` on `.lock`: the kernel releases it when the holder exits or
-        is killed, so a lock left by a killed run never blocks the next one. The holder writes
-        its process id and host into the file for the message others get. A directory this
-        call created is removed again when the block raises before `config.json` is written.
-
-        Raises:
-            RunDirectoryBusy: when another process holds the lock; nothing is changed.
-        """
-        created = not os.path.exists(self.path)
-        os.makedirs(self.path, exist_ok=True)
-        descriptor = os.open(self.file(".lock"), os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(descriptor, 200, 0).decode(errors="replace").strip()
-                raise RunDirectoryBusy(
-                    f"{self.path} is in use by {holder or 'another process'}; wait for it to "
-                    "finish, or stop it and run this command again.") from None
-            os.ftruncate(descriptor, 0)
-            started = time.strftime("%Y-%m-%d %H:%M:%S")
-            os.pwrite(descriptor, f"process {os.getpid()} on {socket.gethostname()} (started "
-                                  f"{started})\n".encode(), 0)
-            try:
-                yield
-            except Exception:
-                if created and not os.path.exists(self.config_file):
-                    # Stopped before the run began, holding the lock: leave no directory.
-                    os.remove(self.file(".lock"))
-                    with contextlib.suppress(OSError):
-                        os.rmdir(self.path)
-                raise
-        finally:
-            os.close(descriptor)
-
     def is_finished(self):
         return os.path.isfile(self.metrics_file)
 
@@ -149,45 +104,6 @@ class RunDir:
         """Where `--overwrite` keeps the run it replaces until the new run begins."""
         return self.file(".replaced")
 
-    def set_aside(self, figures=()):
-        """Moves the run's checkpoints, results, the PNGs of `figures`, history and TensorBoard
-        logs into `.replaced/` (for `--overwrite`); `settle` then removes them or puts them back.
-
-        `config.json` goes first, so a directory holding `.replaced/` but no `config.json` is one
-        whose new run has not begun, wherever a kill stopped the moves.
-        """
-        self._remove_partials()
-        paths = ([self.config_file] + [path for path in self.results(figures)
-                                       if path != self.config_file]
-                 + [self.backup] + [os.path.join(self.logs, name) for name in TENSORBOARD_FOLDERS])
-        for path in paths:
-            if os.path.lexists(path):
-                kept = os.path.join(self.replaced, os.path.relpath(path, self.path))
-                os.makedirs(os.path.dirname(kept), exist_ok=True)
-                os.replace(path, kept)
-        with contextlib.suppress(OSError):
-            os.rmdir(self.logs)  # Kept if something else is in it.
-
-    def settle(self):
-        """Ends an `--overwrite`: removes the run set aside once the new run has begun (its
-        `config.json` is written), or else puts the old run back as it was."""
-        if not os.path.isdir(self.replaced):
-            return
-        if not os.path.exists(self.config_file):
-            self._remove_partials()
-            kept = [name for name in os.listdir(self.replaced) if name != "logs"]
-            logs = os.path.join(self.replaced, "logs")
-            if os.path.isdir(logs):
-                kept += [os.path.join("logs", name) for name in os.listdir(logs)]
-            # config.json last: until it is back, a kill leaves the old run to put back.
-            for name in sorted(kept, key=lambda name: name == "config.json"):
-                path = self.file(name)
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path)  # Made by the new run before it began.
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                os.replace(os.path.join(self.replaced, name), path)
-        shutil.rmtree(self.replaced, ignore_errors=True)
-
     def remove_checkpoints(self):
         """Removes `backup/` and the partial files that killed writes left."""
         discarded = self.file(".discarded-backup")
@@ -195,9 +111,9 @@ class RunDir:
             shutil.rmtree(discarded, ignore_errors=True)
             os.replace(self.backup, discarded)
         shutil.rmtree(discarded, ignore_errors=True)
-        self._remove_partials()
+        self.remove_partials()
 
-    def _remove_partials(self):
+    def remove_partials(self):
         """Removes the partial files that killed writes left."""
         for name in os.listdir(self.path):
             if name.startswith(".partial."):
