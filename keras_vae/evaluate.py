@@ -48,7 +48,7 @@ def parse_args(argv=None):
         if args.iw_samples is not None:
             checks.positive_int("--iw-samples", args.iw_samples)
         # The run's own data file is named by its field, one given by the flag.
-        data.image_shapes(config.dataset, args.data_path or config.data_path,
+        datafiles.image_shapes(config.dataset, args.data_path or config.data_path,
                           "--data-path" if args.data_path else "data_path")
     return args
 

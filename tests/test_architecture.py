@@ -8,7 +8,7 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = {"keras_vae", "keras_vae.checks", "keras_vae.cli", "keras_vae.atomic", "keras_vae.impl",
           "keras_vae.precision"}
-LIBRARY = {"keras_vae.data", "keras_vae.likelihood", "keras_vae.plots"}
+LIBRARY = {"keras_vae.data", "keras_vae.datafiles", "keras_vae.likelihood", "keras_vae.plots"}
 COMMANDS = {"keras_vae.train", "keras_vae.evaluate", "keras_vae.sample", "keras_vae.grade",
             "keras_vae.release", "keras_vae.classroom", "keras_vae.autograder"}
 MAY_IMPORT = {"shared": {"shared"}, "reference": {"shared", "reference"}, "library": {"shared", "library"},

@@ -12,14 +12,14 @@ import keras
 import numpy as np
 import pytest
 
-from keras_vae import data
+from keras_vae import data, datafiles
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_embedded_sample_is_real_mnist_in_keras_layout():
     """The embedded sample has 5,000 + 1,000 uint8 28x28 digits with labels 0-9."""
-    with np.load(data.embedded_sample_path()) as arrays:
+    with np.load(datafiles.embedded_sample_path()) as arrays:
         assert arrays["x_train"].shape == (5000, 28, 28)
         assert arrays["x_test"].shape == (1000, 28, 28)
         assert arrays["x_train"].dtype == np.uint8
@@ -126,7 +126,7 @@ def test_a_download_that_goes_ahead_shows_keras_notice_and_progress(monkeypatch,
     def download():
         print("Downloading data from https://storage.googleapis.com/mnist.npz")
         sys.stdout.write("11490434/11490434 1s 0us/step\n")
-        with np.load(data.embedded_sample_path()) as arrays:
+        with np.load(datafiles.embedded_sample_path()) as arrays:
             return ((arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"]))
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", download)
@@ -168,13 +168,13 @@ def test_images_come_in_the_shape_the_model_takes(tmp_path):
 def test_a_data_files_shapes_are_read_from_its_headers(tmp_path):
     """`image_shapes` gives the arrays' shapes without loading them, and refuses images that are
     not 28x28 grayscale and labels that do not match them, naming the array."""
-    assert data.image_shapes("sample") == {"x_train": (5000, 28, 28), "y_train": (5000,),
+    assert datafiles.image_shapes("sample") == {"x_train": (5000, 28, 28), "y_train": (5000,),
                                            "x_test": (1000, 28, 28), "y_test": (1000,)}
-    assert data.image_shapes("mnist")["x_train"] == (60000, 28, 28)
+    assert datafiles.image_shapes("mnist")["x_train"] == (60000, 28, 28)
     path = tmp_path / "flat.npz"
     np.savez(path, x_train=np.zeros((3, 784), np.float32), y_train=np.arange(3),
              x_test=np.zeros((2, 28, 28, 1), np.uint8), y_test=np.arange(2))
-    assert data.image_shapes(data_path=str(path))["x_test"] == (2, 28, 28, 1)
+    assert datafiles.image_shapes(data_path=str(path))["x_test"] == (2, 28, 28, 1)
     for arrays, why in (
             (dict(x_train=np.zeros((3, 32, 32, 3))), "x_train has shape (3, 32, 32, 3)"),
             (dict(y_test=np.arange(3)), "y_test has shape (3,) and dtype int64 beside x_test of "
@@ -183,7 +183,7 @@ def test_a_data_files_shapes_are_read_from_its_headers(tmp_path):
         np.savez(path, **{"x_train": np.zeros((3, 28, 28)), "y_train": np.arange(3),
                           "x_test": np.zeros((2, 28, 28)), "y_test": np.arange(2), **arrays})
         with pytest.raises(ValueError) as raised:
-            data.image_shapes(data_path=str(path), name="--data-path")
+            datafiles.image_shapes(data_path=str(path), name="--data-path")
         assert str(raised.value).startswith("Invalid value for `--data-path`: expected an .npz "
                                             "file of 28x28 grayscale images: ")
         assert str(raised.value).endswith(f"received '{path}', whose {why}."), raised.value

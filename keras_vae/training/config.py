@@ -5,7 +5,7 @@ Its checks import nothing heavy, so the commands check their input before Tensor
 
 import dataclasses
 
-from keras_vae import checks, data
+from keras_vae import checks, data, datafiles
 from keras_vae.training.distribute import DISTRIBUTIONS
 from keras_vae.impl import default_impl_name
 
@@ -53,7 +53,7 @@ class TrainConfig:
     def validate(self):
         """Raises `ValueError` naming the first invalid field; returns the config.
 
-        Reads the headers of a data file (`keras_vae.data.image_shapes`), not its images.
+        Reads the headers of a data file (`keras_vae.datafiles.image_shapes`), not its images.
         """
         checks.choice("dataset", self.dataset, checks.DATASETS)
         checks.choice("likelihood", self.likelihood, checks.LIKELIHOODS)
@@ -83,7 +83,7 @@ class TrainConfig:
                                   self.checkpoint_every_minutes)
         checks.choice("distribute", self.distribute, ("auto",) + DISTRIBUTIONS)
         # The data file's headers: its shapes, and how many images a batch may take.
-        shapes = data.image_shapes(self.dataset, self.data_path)
+        shapes = datafiles.image_shapes(self.dataset, self.data_path)
         num_train = data.num_training_images(shapes["x_train"][0], self.validation_split)
         if self.batch_size > num_train:
             raise checks.invalid("batch_size", f"at most the {num_train} training images",

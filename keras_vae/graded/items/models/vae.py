@@ -345,7 +345,7 @@ def fit_inputs(rng, config):
 
 
 def _digits(rows):
-    from keras_vae.data import embedded_sample_path
+    from keras_vae.datafiles import embedded_sample_path
 
     with np.load(embedded_sample_path()) as data:
         x = data["x_train"][rows].reshape(-1, 784)
