@@ -216,6 +216,9 @@ def vae(impl, config):
                        sigma=config["sigma"]), n)
     archives["beta"] = _vae_archive(impl.build_vae(*probe_models(n, d), beta=config["beta"]), n)
     for name, rate in zip(("rate_a", "rate_b"), config["learning_rates"]):
+        # The same seed before each: the two VAEs start with the same weights, noise and
+        # optimizer state, and differ in the rate alone.
+        keras.utils.set_random_seed(config["rate_seed"])
         archives[name] = _vae_archive(impl.build_vae(*probe_models(n, d), learning_rate=rate), n)
     image = tuple(config["image_shape"])
     archives["image"] = _vae_archive(impl.build_vae(

@@ -5,7 +5,8 @@ compiles with: one per built-in Keras optimizer, each given `learning_rate`.
 compiles with `keras.optimizers.<name>(learning_rate)` (`SGDMomentum`: `SGD` with momentum 0.9).
 Optimizers keep variables of their own (Nadam a trainable scalar): none of them is a weight
 the VAE adds. The first step of Ftrl and ScheduleFreeAdamW is not proportional to the rate (it
-also moves the weights toward what the optimizer's state assumed when it was built).
+also moves the weights toward what the optimizer's state assumed when it was built); every one
+of them passes every VAE item.
 """
 
 import types
@@ -17,10 +18,6 @@ from keras_vae.reference.models import ReconstructionLoss
 
 OPTIMIZERS = ("Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb",
               "Lion", "Muon", "Nadam", "RMSprop", "ScheduleFreeAdamW", "SGD", "SGDMomentum")
-# Their first step also pulls the weights toward what their state assumed when built (Ftrl's
-# zero linear term, ScheduleFreeAdamW's momentum copied at build), before the runner set them:
-# vae.kl_present (both) and vae.fit_lowers_loss (Ftrl) read that pull as a wrong step.
-BUILD_STATE = ("Ftrl", "ScheduleFreeAdamW")
 
 
 def optimizer(name, learning_rate):

@@ -17,7 +17,8 @@ def vae_config(rng):
             "beta": float(np.round(rng.uniform(0.2, 0.8), 3)),
             "learning_rates": [rate, float(np.round(rate * rng.uniform(2.0, 4.0), 7))],
             "image_shape": [int(rng.integers(3, 10)), int(rng.integers(3, 10)),
-                            int(rng.integers(2, 4))]}
+                            int(rng.integers(2, 4))],
+            "rate_seed": int(rng.integers(2**31))}
 
 
 def fit_config(rng):
@@ -33,7 +34,6 @@ def vae_inputs(rng, config):
             "x_binary": (rng.uniform(size=(32, n)) < 0.3).astype(np.float32),
             "x_soft": rng.uniform(size=(32, n)).astype(np.float32),
             **_image_inputs(rng, config),
-            "log_var_kernel": rng.normal(scale=0.05, size=(d, d)),
             # z_log_var as a VAE trained on MNIST has it: posterior standard deviations of
             # 0.02 to 0.14, so that the probes look like use and z is not z_mean.
             "log_var_bias": rng.uniform(-8.0, -4.0, size=d)}
@@ -186,17 +186,22 @@ def vae_kl_run(graphs, inputs):
     x = inputs["x_binary"]
     observed = {"loss": _evaluated(graphs, "bernoulli", x),
                 "scaled_loss": _evaluated(graphs, "bernoulli", 3.0 * x, x)}
-    # One training step from weights like vae.bernoulli_loss's: the reconstruction's gradient
-    # on the z_log_var head's kernel comes from the noise alone (about std * |C @ g| * z_mean
-    # / sqrt(batch_size), mean 0), far below the KL's, so the KL term steers it.
-    n, d = inputs["enc_kernel"].shape
-    weights = _probe_weights(inputs)
-    weights[(d, d)] = inputs["log_var_kernel"]
-    graphs.set_by_shape("bernoulli", weights)
-    graphs.call("bernoulli", x, x, endpoint="train_step")
-    moved = {tuple(v.shape): v.numpy() - weights[tuple(v.shape)]
-             for v in graphs.variables("bernoulli") if v.trainable}
-    observed["step_kernel"], observed["step_encoder"] = moved[(d, d)], moved[(n, d)]
+    # One training step with the decoder ignoring z, so that the encoder's gradient is the
+    # KL's alone, and z_log_var = b (B = 0, where Ftrl's state, which assumes weights start
+    # at 0, agrees with the weights); less the step of a fresh copy on a batch of zeros,
+    # where z_mean = 0 and the KL's gradient on A and B is 0, so that what an optimizer does
+    # from its state alone (ScheduleFreeAdamW's copy of the weights it was built with, Ftrl's
+    # pull of A to 0) cancels.
+    weights = _probe_weights(inputs, decoder_scale=0.0)
+    steps = []
+    for copy, batch in ((type(graphs)(graphs.folder), x),
+                        (type(graphs)(graphs.folder), np.zeros_like(x))):
+        copy.set_by_shape("bernoulli", weights)
+        copy.call("bernoulli", batch, batch, endpoint="train_step")
+        steps.append({tuple(v.shape): v.numpy() - weights[tuple(v.shape)]
+                      for v in copy.variables("bernoulli") if v.trainable})
+    d = inputs["enc_kernel"].shape[1]
+    observed["step_kernel"] = steps[0][(d, d)] - steps[1][(d, d)]
     return observed
 
 
@@ -212,22 +217,20 @@ def vae_kl_judge(inputs, observed):
     expect_close(received, expected, "loss difference due to the KL term",
                  "the KL divergence is missing from the loss: the model needs a "
                  "KLDivergenceLayer on [z_mean, z_log_var].", rtol=1e-3, atol=1e-2)
-    # d KL / d B = z_mean^T (0.5 * (exp(z_log_var) - 1)) / batch_size, with exp(z_log_var)
-    # under 0.02: the KL pulls row i of B along the batch mean of z_mean[:, i].
+    # d KL / d B = z_mean^T (0.5 * (exp(b) - 1)) / batch_size, with exp(b) under 0.02: the KL
+    # pulls row i of B along the batch mean of z_mean[:, i]; without the KL, B's gradient is
+    # 0 on both batches and the two steps are the same.
     pull = (np.float64(x) @ inputs["enc_kernel"]).mean(axis=0)
     kernel = array(observed["step_kernel"], "step")
-    encoder = np.abs(array(observed["step_encoder"], "step"))
+    expect_shape(kernel, (len(pull), len(pull)), "the z_log_var head's kernel step")
     rows = np.abs(pull) >= 0.2 * np.abs(pull).max()
-    size = np.median(np.abs(kernel[rows]))
-    follows = (np.all(kernel[rows] * pull[rows, None] > 0)
-               and size >= 0.2 * np.median(encoder[encoder > 0]))
-    assert follows, (
-        f"One training step where the reconstruction has almost no gradient on the z_log_var "
-        f"head: expected the KL term to move its kernel against the KL's gradient (signs "
-        f"{np.sign(pull[rows]).astype(int)} on its rows {np.flatnonzero(rows)}) by about as "
-        f"much as the step moves the z_mean head (median {np.median(encoder):.3g}), received "
-        f"moves of {np.round(kernel[rows, 0], 7)}.\nLikely mistake: the training step leaves "
-        "out the losses the layers add (the KL of KLDivergenceLayer), e.g. a custom "
+    assert np.all(kernel[rows] * pull[rows, None] > 0), (
+        f"One training step with a decoder that ignores z, so that the encoder's gradient is "
+        f"the KL's alone, less the step on a batch of zeros (where the KL's gradient on the "
+        f"z_log_var head's kernel is 0): expected the kernel to move against the KL's gradient "
+        f"(signs {np.sign(pull[rows]).astype(int)} on its rows {np.flatnonzero(rows)}), "
+        f"received moves of {np.round(kernel[rows, 0], 7)}.\nLikely mistake: the training step "
+        "leaves out the losses the layers add (the KL of KLDivergenceLayer), e.g. a custom "
         "train_step whose loss is the reconstruction only: add sum(self.losses).")
 
 
@@ -298,44 +301,54 @@ def vae_learning_rate_run(graphs, inputs):
     rate_a, rate_b = inputs["learning_rates"]
     observed = {name: [float(v.numpy()) for v in _rate_variables(graphs.load(name))]
                 for name in ("rate_a", "rate_b")}
-    # The first step of the VAE built with rate_a, then of a fresh copy of it whose stored
-    # rate is set to rate_b: the same weights, data and noise, only the stored rate differs.
-    x, shape, kernels = inputs["x_binary"], inputs["enc_kernel"].shape, []
-    for copy in (graphs, type(graphs)(graphs.folder)):
-        copy.set_by_shape("rate_a", _probe_weights(inputs))
-        start = _encoder_kernel(copy, "rate_a", shape)
-        if kernels:
-            for variable in _rate_variables(copy.load("rate_a")):
+    # First steps from the same weights, data and noise (the export seeds both VAEs alike):
+    # of the VAE built with rate_a, of the one built with rate_b, and of a fresh copy of the
+    # first whose stored rate is set to rate_b.
+    x, shape, steps = inputs["x_binary"], inputs["enc_kernel"].shape, {}
+    for key, copy, name in (("a", graphs, "rate_a"), ("b", graphs, "rate_b"),
+                            ("a_at_b", type(graphs)(graphs.folder), "rate_a")):
+        copy.set_by_shape(name, _probe_weights(inputs))
+        start = _encoder_kernel(copy, name, shape)
+        if key == "a_at_b":
+            for variable in _rate_variables(copy.load(name)):
                 if np.isclose(variable.numpy(), rate_a, rtol=1e-6, atol=0):
                     variable.assign(rate_b)
-        copy.call("rate_a", x, x, endpoint="train_step")
-        kernels.append(_encoder_kernel(copy, "rate_a", shape))
-    observed["step"] = float(np.abs(kernels[0] - start).max())
-    observed["extra_step"] = kernels[1] - kernels[0]
+        copy.call(name, x, x, endpoint="train_step")
+        steps[key] = _encoder_kernel(copy, name, shape) - start
+    observed.update({f"step_{key}": step for key, step in steps.items()})
     return observed
 
 
 def vae_learning_rate_judge(inputs, observed):
     hint = ("pass learning_rate to the optimizer build_vae compiles with, e.g. "
             "keras.optimizers.Adam(learning_rate), and train with that optimizer.")
+    rate_a, rate_b = inputs["learning_rates"]
     for name, rate in zip(("rate_a", "rate_b"), inputs["learning_rates"]):
         stored = [float(value) for value in observed[name]]
         assert any(np.isclose(value, rate, rtol=1e-6, atol=0) for value in stored), (
             f"build_vae(..., learning_rate={rate}): expected its training step to read the "
             f"rate {rate} as its optimizer stores it, received a training step whose own "
             f"scalars hold {np.round(stored, 8).tolist()}.\nLikely mistake: {hint}")
-    assert float(observed["step"]) > 0, (
+    step_a, step_b, step_a_at_b = (array(observed[f"step_{key}"], "step")
+                                   for key in ("a", "b", "a_at_b"))
+    for step in (step_a, step_b, step_a_at_b):
+        expect_shape(step, inputs["enc_kernel"].shape, "the encoder kernel's first step")
+    assert np.abs(step_a).max() > 0, (
         "The first training step changed no weight of the encoder.\nLikely mistake: no "
         "optimizer step, or gradients do not reach the encoder.")
-    # On the same weights, data and noise the two steps differ by the stored rate's effect
-    # alone: a rate that is stored but not used leaves them equal.
-    extra = array(observed["extra_step"], "step")
-    expect_shape(extra, inputs["enc_kernel"].shape, "the encoder kernel's step")
-    rate_a, rate_b = inputs["learning_rates"]
-    assert np.any(extra != 0), (
+    # The three steps start from the same weights, data, noise and optimizer state: the
+    # stored rate is all that tells the first from the other two, and all that the step of
+    # build_vae(..., learning_rate=rate_b) may owe to rate_b.
+    assert np.any(step_a_at_b != step_a), (
         f"The first training step of build_vae(..., learning_rate={rate_a}), repeated from the "
         f"same weights with its optimizer's stored rate set to {rate_b}: expected another "
         f"step, received the same one.\nLikely mistake: {hint}")
+    expect_close(step_a_at_b, step_b, f"the first step of build_vae(..., learning_rate={rate_a}) "
+                 f"with its optimizer's stored rate set to {rate_b}, against the first step of "
+                 f"build_vae(..., learning_rate={rate_b}) from the same weights and noise",
+                 "build_vae must use learning_rate only as the optimizer's learning rate (not "
+                 "also to scale the loss, the weights or the noise).",
+                 rtol=1e-5, atol=1e-6 * float(np.abs(step_b).max()))
 
 
 def fit_inputs(rng, config):
@@ -386,6 +399,7 @@ def fit_run(graphs, inputs):
     trainable = [v for v in graphs.variables("vae") if v.trainable]
     initial = [v.numpy().astype(np.float64) for v in trainable]
     gradients = _promised_gradients(graphs, "vae", x[batches[0]])
+    quiet_logs = _quiet_logs(graphs, x[batches[0]], gradients)
     graphs.call("vae", x[batches[0]], x[batches[0]], endpoint="train_step")
     steps = [v.numpy() - start for v, start in zip(trainable, initial)]
     for epoch in range(3):
@@ -400,21 +414,29 @@ def fit_run(graphs, inputs):
                                  for v, start in zip(trainable, initial))),
             "descent": float(sum(np.sum(step * gradient)
                                  for step, gradient in zip(steps, gradients))),
-            "rows": _quiet_rows(steps, gradients)}
+            "quiet_logs": quiet_logs}
 
 
-def _quiet_rows(steps, gradients):
-    """For the first kernel with rows of zero gradient (the input kernel, on pixels that are 0
-    in the whole batch): the first step's largest move on those rows, and the median of the
-    other rows' largest moves."""
-    for step, gradient in zip(steps, gradients):
-        if step.ndim != 2:
-            continue
-        quiet = np.all(gradient == 0, axis=1)
-        if quiet.any() and not quiet.all():
-            moves = np.abs(step).max(axis=1)
-            return {"quiet": float(moves[quiet].max()), "active": float(np.median(moves[~quiet]))}
-    return None
+def _quiet_logs(graphs, x, gradients, scale=3.0):
+    """What the first training step on `x` reports, from the exported weights and from the
+    same weights with the rows of zero gradient of the first kernel that has some (the input
+    kernel's rows of pixels that are 0 in the whole batch) scaled by `scale`, each by a fresh
+    copy (the same noise); `None` when no kernel has such rows. Those rows are multiplied by
+    0 in the forward pass, so that a loss of reconstruction + beta * KL is the same for both;
+    a term on the weights themselves (a kernel_regularizer) is not."""
+    index = next((i for i, gradient in enumerate(gradients) if gradient.ndim == 2
+                  and 0 < np.all(gradient == 0, axis=1).sum() < len(gradient)), None)
+    if index is None:
+        return None
+    logs = []
+    for factor in (1.0, scale):
+        copy = type(graphs)(graphs.folder)
+        variable = [v for v in copy.variables("vae") if v.trainable][index]
+        value = variable.numpy()
+        value[np.all(gradients[index] == 0, axis=1)] *= factor
+        variable.assign(value)
+        logs.append(copy.call("vae", x, x, endpoint="train_step"))
+    return logs
 
 
 def _elbo(graphs, x):
@@ -438,14 +460,19 @@ def fit_judge(inputs, observed):
     assert float(observed["changed"]) > 0, (
         "Weights after 3 epochs of the VAE's training step: expected them to change, received "
         "the initial weights.\nLikely mistake: no optimizer step, or a learning rate of 0.")
-    rows = observed["rows"]
-    assert rows is None or float(rows["quiet"]) <= 0.25 * float(rows["active"]), (
-        f"First training step on a batch where some pixels are 0 in every digit: expected the "
-        f"encoder's weights on those pixels to stay put (the gradient of reconstruction + "
-        f"beta * KL is 0 there), received moves up to {float(rows['quiet']):.3g}, against "
-        f"{float(rows['active']):.3g} on the other pixels.\nLikely mistake: the training loss "
-        "has terms beyond reconstruction + beta * KL, such as a kernel_regularizer (the "
-        "contract's loss is the negative ELBO alone).")
+    logs = observed["quiet_logs"]
+    if logs is not None:
+        plain, scaled = ({str(k): float(array(v, "log")) for k, v in dict(log).items()}
+                         for log in logs)
+        moved = {k: (plain[k], scaled.get(k)) for k in plain
+                 if k not in scaled or not np.isclose(scaled[k], plain[k], rtol=1e-6, atol=1e-6)}
+        assert not moved, (
+            f"First training step on a batch where some pixels are 0 in every digit, from the "
+            f"initial weights and from the same weights with the encoder's weights on those "
+            f"pixels tripled (which the negative ELBO on this batch does not depend on): "
+            f"expected the same reported loss, received {moved}.\nLikely mistake: the training "
+            "loss has terms beyond reconstruction + beta * KL, such as a kernel_regularizer "
+            "(the contract's loss is the negative ELBO alone).")
     assert float(observed["descent"]) < 0, (
         "First training step: expected a move against the gradient of the negative ELBO "
         "(reconstruction + beta * KL, computed by the grader through your encoder and "
@@ -481,10 +508,10 @@ ITEMS = [
          ("build_vae", "Sampling", "reparameterize", "gaussian_nll"), "vae", vae_samples_inputs,
          vae_samples_run, vae_samples_judge),
     Item("vae.learning_rate", 1, "build_vae's optimizer stores the learning_rate it is given, "
-         "and its training step uses the stored rate.", ("build_vae",), "vae", vae_inputs, vae_learning_rate_run,
+         "and its training step depends on the rate through the stored rate alone.", ("build_vae",), "vae", vae_inputs, vae_learning_rate_run,
          vae_learning_rate_judge),
     Item("vae.fit_lowers_loss", 2, "The VAE's training step descends the negative ELBO alone "
-         "(its first step moves against the ELBO's gradient, and not the weights it leaves "
-         "alone); three epochs on 1,000 MNIST digits lower it on held-out digits.", VAE + ("build_encoder", "build_decoder"), "fit",
+         "(its first step moves against the ELBO's gradient, and the loss it reports ignores the "
+         "weights the ELBO ignores); three epochs on 1,000 MNIST digits lower it on held-out digits.", VAE + ("build_encoder", "build_decoder"), "fit",
          fit_inputs, fit_run, fit_judge),
 ]
