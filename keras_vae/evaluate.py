@@ -10,7 +10,7 @@ import json
 import math
 import sys
 
-from keras_vae import checks, cli, data
+from keras_vae import checks, cli, data, datafiles
 from keras_vae.likelihood import evaluate_model
 from keras_vae.training.rundir import RunDir
 
