@@ -7,7 +7,20 @@ from keras_vae.graded.items.models.encoder import encoder_config
 from keras_vae.graded.items.models.networks import (
     expect_model, expect_network, hidden_judge, hidden_run, num_pixels, observe_network,
     scaled_outputs, set_weights_run)
-from keras_vae.graded.witness import array, expect_shape
+from keras_vae.graded.witness import array, expect_shape, sigmoid
+
+
+def _as_probabilities(observed):
+    """The runs of `set_weights_run` as probabilities: outputs outside [0, 1] (no sigmoid) are
+    put through one, so the structural items judge the layers, and a missing sigmoid costs
+    `decoder.bernoulli_range`'s point alone."""
+    try:
+        runs = [np.asarray(observed[key], np.float64) for key in ("first", "scaled")]
+    except (TypeError, ValueError):
+        return observed
+    if all(np.all((run >= 0) & (run <= 1)) for run in runs):
+        return observed
+    return dict(observed, first=sigmoid(runs[0]), scaled=sigmoid(runs[1]))
 
 
 def decoder_config(rng):
@@ -32,8 +45,8 @@ def decoder_flat_judge(inputs, observed):
     expect_model(observed["facts"], "build_decoder")
     expect_network(observed["network"], "build_decoder", inputs["latent_dim"])
     expect_shape(observed["output"], (3, inputs["num_pixels"]), "decoder output")
-    scaled_outputs(observed["set"], "build_decoder (Bernoulli)", [(inputs["num_pixels"],)],
-                   sigmoid=True)
+    scaled_outputs(_as_probabilities(observed["set"]), "build_decoder (Bernoulli)",
+                   [(inputs["num_pixels"],)], sigmoid=True)
 
 
 def decoder_image_run(graphs, inputs):
@@ -48,7 +61,7 @@ def decoder_image_judge(inputs, observed):
     expect_network(observed["network"], "build_decoder for an image shape", inputs["latent_dim"])
     expect_shape(observed["output"], (3,) + tuple(inputs["image_shape"]),
                  "decoder output for an image shape")
-    scaled_outputs(observed["set"], "build_decoder for an image shape",
+    scaled_outputs(_as_probabilities(observed["set"]), "build_decoder for an image shape",
                    [tuple(inputs["image_shape"])], sigmoid=True)
 
 
@@ -83,6 +96,13 @@ def decoder_hidden_run(graphs, inputs):
     return hidden_run(graphs, inputs, inputs["z"][:8], inputs["num_pixels"], encoder=False)
 
 
+_hidden_judge = hidden_judge("build_decoder", lambda inputs: inputs["latent_dim"], num_pixels)
+
+
+def decoder_hidden_judge(inputs, observed):
+    _hidden_judge(inputs, dict(observed, set=_as_probabilities(observed["set"])))
+
+
 ITEMS = [
     Item("decoder.flat_output", 1, "build_decoder returns a keras.Model mapping z to "
          "(batch_size, D) for D pixels.", ("build_decoder",), "decoder", decoder_inputs,
@@ -95,6 +115,5 @@ ITEMS = [
          decoder_inputs, decoder_range_run, decoder_range_judge),
     Item("decoder.hidden_units", 1, "build_decoder has one hidden Dense layer per entry of "
          "hidden_units, in order from z, each used.", ("build_decoder",), "decoder",
-         decoder_inputs, decoder_hidden_run,
-         hidden_judge("build_decoder", lambda inputs: inputs["latent_dim"], num_pixels)),
+         decoder_inputs, decoder_hidden_run, decoder_hidden_judge),
 ]

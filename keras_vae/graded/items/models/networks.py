@@ -151,6 +151,10 @@ def scaled_outputs(observed, what, widths, sigmoid=False):
     index = scales.index(False)
     row = [o.reshape(len(o), -1)[0][:3] for o in (first[index], scaled[index])]
     expected = factor * row[0]
+    if sigmoid and not np.all((first[index] >= 0) & (first[index] <= 1)):
+        raise AssertionError(
+            f"{what}: not judged: the output is not a probability (first row "
+            f"{np.round(row[0], 4)}); see decoder.bernoulli_range.")
     if sigmoid:
         expected = 1 / (1 + np.exp(-factor * _logit(np.clip(row[0], 1e-7, 1 - 1e-7))))
         hint = ("the probabilities are not a sigmoid of the output layer (squashed or shifted "
