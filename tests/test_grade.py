@@ -75,6 +75,36 @@ def test_a_failure_names_the_function_to_fix_first():
     assert "Fix" not in rows["kl.closed_form"]["message"]
 
 
+def test_a_failure_names_the_deepest_failing_function_first_and_all_its_failures():
+    """A VAE item that fails with KLDivergenceLayer, whose items fail because kl_divergence
+    does, names kl_divergence alone, on its first line, with every item it fails, and drops
+    its own guess."""
+    items = {item.id: item for item in rubric.rubric()}
+    rows = {i: {"status": "passed", "message": ""} for i in items}
+    kl_items = [i for i in items if i.startswith("kl.") and i != "kl.per_example"]
+    for item_id in kl_items + ["kl_layer.identity", "vae.beta"]:
+        rows[item_id].update(status="failed",
+                             message="expected 1, received 2.\nLikely mistake: a guess.")
+    explain_dependencies(rows, items)
+    for item_id in ("kl_layer.identity", "vae.beta"):
+        first, *rest = rows[item_id]["message"].splitlines()
+        assert first == (f"Fix kl_divergence first: it fails {', '.join(kl_items)}, and this "
+                         "test builds on it.") and rest == ["expected 1, received 2."], (
+            rows[item_id]["message"])
+
+
+def test_a_failure_with_two_failing_roots_names_both():
+    """A VAE item whose kl_divergence and bernoulli_nll both fail names both, in rubric order."""
+    items = {item.id: item for item in rubric.rubric()}
+    rows = {i: {"status": "passed", "message": ""} for i in items}
+    for item_id in ("bernoulli.tfp", "kl.tfp", "vae.bernoulli_loss"):
+        rows[item_id].update(status="failed", message="differs")
+    explain_dependencies(rows, items)
+    assert rows["vae.bernoulli_loss"]["message"].startswith(
+        "Fix kl_divergence and bernoulli_nll first: kl_divergence fails kl.tfp; bernoulli_nll "
+        "fails bernoulli.tfp; this test builds on them.\n")
+
+
 def test_bad_flags_exit_2_with_one_line():
     """A bad --timeout prints one line naming the flag and exits 2."""
     completed = subprocess.run([sys.executable, "-m", "keras_vae.grade", "--timeout", "-1"],

@@ -118,6 +118,32 @@ FEEDBACK = [
      "hidden_units is ignored"),
     ("sampling_stops_noise_gradient", "sampling.gradients", "cut from the gradient",
      "z computed outside TensorFlow"),
+    ("kl_without_minus_one", "kl.closed_form", "the '- 1' inside the sum is missing", " sign"),
+    ("kl_without_minus_one", "kl.zero_at_prior", "the '- 1' inside the sum is missing",
+     "not the Gaussian KL"),
+    ("kl_sign", "kl.closed_form", "the sign is flipped", "'- 1'"),
+    ("kl_log_std", "kl.closed_form", "z_log_var is taken as log(sigma)", "'- 1'"),
+    ("kl_mean_over_latent", "kl.closed_form", "the latent axis is averaged", "'- 1'"),
+    ("bernoulli_mean_over_pixels", "bernoulli.sum_over_pixels", "the pixels are averaged",
+     "both terms"),
+    ("bce_mean_over_pixels", "bernoulli.sum_over_pixels", "the pixels are averaged",
+     "both terms"),
+    ("bernoulli_hardcodes_784", "bernoulli.sum_over_pixels", "784 (MNIST's pixel count) times",
+     "both terms"),
+    ("bernoulli_missing_one_minus_x", "bernoulli.sum_over_pixels",
+     "the (1 - x) * log(1 - probs) term is missing", "sum over"),
+    ("bernoulli_missing_one_minus_x", "bernoulli.tfp",
+     "the (1 - x) * log(1 - probs) term is missing", "sum over"),
+    ("gaussian_without_constant", "gaussian.closed_form", "the normalizing constant",
+     "784"),
+    ("gaussian_plain_sse", "gaussian.closed_form", "the plain sum of squared errors", "784"),
+    ("gaussian_hardcodes_784", "gaussian.closed_form", "D = 784 is written", "2 * sigma**2"),
+    ("gaussian_sigma_as_variance", "gaussian.sigma", "sigma is used as a variance", "ignored"),
+    ("gaussian_ignores_sigma", "gaussian.sigma", "sigma is ignored", "variance"),
+    ("variance_for_std", "reparameterize.formula", "scaled by the variance", "z_log_var itself"),
+    ("variance_for_std", "sampling.seed", "Fix reparameterize first", "Likely mistake"),
+    ("variance_for_std", "sampling.config", "Fix reparameterize first", "Likely mistake"),
+    ("variance_for_std", "sampling.statistics", "Fix reparameterize first", "Likely mistake"),
 ]
 
 
@@ -140,3 +166,15 @@ def test_feedback_names_what_the_observation_shows(mutant, item_id, said, unsaid
     assert rows[item_id]["status"] == "failed" and said in message and unsaid not in message, (
         f"{mutant}, {item_id}: expected feedback with {said!r} and without {unsaid!r}, "
         f"received {message!r}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mutant", ["decoder_without_sigmoid", "decoder_ignores_likelihood"])
+def test_a_decoder_without_a_sigmoid_loses_the_range_point_alone(mutant):
+    """A Bernoulli decoder with a linear output fails decoder.bernoulli_range, which names the
+    missing sigmoid, and passes the items that judge its shapes and layers."""
+    module = importlib.import_module(f"tests.mutants.{mutant}")
+    failed = {item.id: message for item in rubric.rubric() if item.id.startswith("decoder.")
+              for message in [run_item(item, module)] if message}
+    assert list(failed) == ["decoder.bernoulli_range"] and "no sigmoid" in failed[
+        "decoder.bernoulli_range"], f"{mutant}: expected decoder.bernoulli_range alone, received {failed}"

@@ -97,9 +97,40 @@ def not_run_as_own_user(containment):
             "code as its own user. Ask the instructor to check the autograder's set-up.")
 
 
+def _builds_on(items):
+    """Each contract name's prerequisites: the names its own items exercise besides it."""
+    below = {}
+    for item in items.values():
+        below.setdefault(item.uses[0], set()).update(item.uses[1:])
+    return below
+
+
+def _all_below(names, below):
+    """`names` and every name they build on, however deep."""
+    found, pending = set(), list(names)
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found.add(name)
+            pending.extend(below.get(name, ()))
+    return found
+
+
+def prerequisite_line(roots, failing):
+    """The first line of an item that fails because of the names in `roots`."""
+    if len(roots) == 1:
+        return (f"Fix {roots[0]} first: it fails {', '.join(failing[roots[0]])}, and this test "
+                "builds on it.")
+    fails = "; ".join(f"{name} fails {', '.join(failing[name])}" for name in roots)
+    return (f"Fix {', '.join(roots[:-1])} and {roots[-1]} first: {fails}; this test builds on "
+            "them.")
+
+
 def explain_dependencies(rows, items):
-    """Points each failing item at a contract name it builds on that fails its own items; the
-    item's own guess at the mistake is dropped, since the failure it saw may be that name's.
+    """Puts first, in each failing item's feedback, the contract names it builds on (however
+    deeply) that fail their own items and build on no failing name themselves: the root
+    causes. The item's own guess at the mistake is dropped, since the failure it saw may be
+    theirs.
 
     Args:
         rows: dict from item id to its row (`status`, `message`), changed in place.
@@ -109,13 +140,16 @@ def explain_dependencies(rows, items):
     for item_id, item in items.items():
         if rows[item_id]["status"] == "failed":
             failing.setdefault(item.uses[0], []).append(item_id)
+    below = _builds_on(items)
     for item_id, item in items.items():
         row = rows[item_id]
-        if row["status"] != "failed" or row["message"] == NOT_IMPLEMENTED:
+        if (row["status"] != "failed" or row["message"] == NOT_IMPLEMENTED
+                or row["message"].startswith(("not graded:", "did not run:"))):
             continue
-        broken = [name for name in item.uses[1:] if name in failing]
+        broken = (_all_below(item.uses[1:], below) - {item.uses[0]}) & failing.keys()
+        roots = [name for name in failing if name in broken
+                 and not (_all_below(below.get(name, ()), below) - {name}) & failing.keys()]
         if broken:
             observed = row["message"].split(f"\n{LIKELY}")[0]
-            row["message"] = (f"{observed}\nFix {broken[0]} first: it fails "
-                              f"{', '.join(failing[broken[0]][:3])}, and this test builds on "
-                              "it.")
+            line = prerequisite_line(roots or [n for n in failing if n in broken], failing)
+            row["message"] = f"{line}\n{observed}"

@@ -6,6 +6,7 @@ without it, reads this module too.
 
 import numpy as np
 
+from keras_vae.graded import diagnosis
 from keras_vae.graded.item import Item
 from keras_vae.graded.witness import array, expect_close, expect_shape
 
@@ -66,14 +67,14 @@ def reparameterize_run(graphs, inputs):
 
 def reparameterize_judge(inputs, observed):
     for suffix in ("", "_1"):
-        expected = (np.float64(inputs["z_mean" + suffix])
-                    + np.exp(0.5 * np.float64(inputs["z_log_var" + suffix]))
-                    * inputs["epsilon" + suffix])
+        z_mean, z_log_var, epsilon = (inputs[name + suffix]
+                                      for name in ("z_mean", "z_log_var", "epsilon"))
+        expected = np.float64(z_mean) + np.exp(0.5 * np.float64(z_log_var)) * epsilon
         expect_close(observed[suffix], expected,
                      f"reparameterize(z_mean, z_log_var, epsilon), latent_dim="
                      f"{expected.shape[1]}",
-                     "the scale is the standard deviation exp(0.5 * z_log_var), not the "
-                     "variance exp(z_log_var) nor exp(z_log_var) taken as a standard deviation.",
+                     diagnosis.reparameterize(observed[suffix], z_mean, z_log_var, epsilon)
+                     or "z is not z_mean + exp(0.5 * z_log_var) * epsilon.",
                      rtol=1e-5)
 
 
@@ -235,8 +236,9 @@ ITEMS = [
          ("Sampling", "reparameterize"), "sampling", statistics_inputs, statistics_run,
          statistics_judge),
     Item("sampling.seed", 1, "Sampling layers with the same seed draw the same z; other seeds "
-         "draw other z.", ("Sampling",), "sampling", _wide, seed_run, seed_judge),
+         "draw other z.", ("Sampling", "reparameterize"), "sampling", _wide, seed_run,
+         seed_judge),
     Item("sampling.config", 1, "Sampling's get_config round-trips its seed: a layer made "
-         "from it draws what the original draws.", ("Sampling",), "sampling", _wide,
-         config_run, config_judge),
+         "from it draws what the original draws.", ("Sampling", "reparameterize"), "sampling",
+         _wide, config_run, config_judge),
 ]

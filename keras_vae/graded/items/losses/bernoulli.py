@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_vae.graded import witness
+from keras_vae.graded import diagnosis, witness
 from keras_vae.graded.item import Item
 from keras_vae.graded.items.losses.pixels import pixel_inputs
 from keras_vae.graded.witness import array, expect_close, expect_shape
@@ -24,9 +24,10 @@ def bernoulli_flat_run(graphs, inputs):
 
 
 def bernoulli_flat_judge(inputs, observed):
-    expect_close(observed["nll"], witness.bernoulli_nll(inputs["x"], inputs["probs"]),
-                 f"bernoulli_nll(x, probs) for x in [0, 1] of shape {inputs['x'].shape}",
-                 BERNOULLI_HINT)
+    x, probs = inputs["x"], inputs["probs"]
+    expect_close(observed["nll"], witness.bernoulli_nll(x, probs),
+                 f"bernoulli_nll(x, probs) for x in [0, 1] of shape {x.shape}",
+                 diagnosis.bernoulli_nll(observed["nll"], x, probs) or BERNOULLI_HINT)
 
 
 def _flat_fails(observed, inputs):
@@ -113,7 +114,7 @@ def bernoulli_binary_judge(inputs, observed):
     # log_prob of a Bernoulli written by cases, as tfp.distributions.Bernoulli computes it.
     log_prob = np.where(x == 1, np.log(probs), np.log1p(-probs))
     expect_close(observed["nll"], -log_prob.sum(axis=1), "bernoulli_nll on binary x",
-                 BERNOULLI_HINT)
+                 diagnosis.bernoulli_nll(observed["nll"], x, probs) or BERNOULLI_HINT)
 
 
 ITEMS = [

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_vae.graded import witness
+from keras_vae.graded import diagnosis, witness
 from keras_vae.graded.item import Item
 from keras_vae.graded.items.losses.pixels import pixel_inputs
 from keras_vae.graded.witness import expect_close
@@ -22,9 +22,10 @@ def gaussian_unit_run(graphs, inputs):
 
 
 def gaussian_unit_judge(inputs, observed):
-    expect_close(observed["nll"], witness.gaussian_nll(inputs["x"], inputs["mean"], 1.0),
-                 f"gaussian_nll(x, mean, sigma=1.0) for x of shape {inputs['x'].shape}",
-                 GAUSSIAN_HINT)
+    x, mean = inputs["x"], inputs["mean"]
+    expect_close(observed["nll"], witness.gaussian_nll(x, mean, 1.0),
+                 f"gaussian_nll(x, mean, sigma=1.0) for x of shape {x.shape}",
+                 diagnosis.gaussian_nll(observed["nll"], x, mean, 1.0) or GAUSSIAN_HINT)
 
 
 UNIT_FAILS = ("gaussian_nll differs from the closed form at sigma = 1 on flat examples too: see "
@@ -52,10 +53,13 @@ def gaussian_sigma_run(graphs, inputs):
 def gaussian_sigma_judge(inputs, observed):
     hint = ("sigma is ignored, or used as a variance: the density has sigma**2 in the "
             "exponent's denominator and log(sigma) per pixel.")
+    x, mean = inputs["x"], inputs["mean"]
     for sigma in inputs["sigmas"]:
-        expect_close(observed[str(sigma)], witness.gaussian_nll(inputs["x"], inputs["mean"], sigma),
+        received = observed[str(sigma)]
+        expect_close(received, witness.gaussian_nll(x, mean, sigma),
                      f"gaussian_nll(sigma={sigma:.3f})",
-                     UNIT_FAILS if _unit_fails(observed, inputs) else hint)
+                     UNIT_FAILS if _unit_fails(observed, inputs)
+                     else diagnosis.gaussian_nll(received, x, mean, sigma) or hint)
 
 
 def gaussian_image_run(graphs, inputs):
@@ -67,10 +71,11 @@ def gaussian_image_run(graphs, inputs):
 def gaussian_image_judge(inputs, observed):
     hint = ("reduce over all non-batch axes, and count D = height * width * channels pixels in "
             "the constant.")
-    expect_close(observed["nll"], witness.gaussian_nll(inputs["x_image"], inputs["mean_image"],
-                                                       inputs["sigmas"][0]),
-                 f"gaussian_nll on images of shape {inputs['x_image'].shape}",
-                 UNIT_FAILS if _unit_fails(observed, inputs) else hint)
+    x, mean, sigma = inputs["x_image"], inputs["mean_image"], inputs["sigmas"][0]
+    expect_close(observed["nll"], witness.gaussian_nll(x, mean, sigma),
+                 f"gaussian_nll on images of shape {x.shape}",
+                 UNIT_FAILS if _unit_fails(observed, inputs)
+                 else diagnosis.gaussian_nll(observed["nll"], x, mean, sigma) or hint)
 
 
 def gaussian_reference_run(graphs, inputs):
@@ -83,7 +88,9 @@ def gaussian_reference_judge(inputs, observed):
     log_prob = (-0.5 * ((np.float64(inputs["x"]) - inputs["mean"]) / sigma) ** 2
                 - np.log(sigma) - 0.5 * np.log(2 * np.pi))
     expect_close(observed["nll"], -log_prob.sum(axis=1), "gaussian_nll vs per-pixel Normal "
-                 "log densities", GAUSSIAN_HINT)
+                 "log densities",
+                 diagnosis.gaussian_nll(observed["nll"], inputs["x"], inputs["mean"], sigma)
+                 or GAUSSIAN_HINT)
 
 
 ITEMS = [
