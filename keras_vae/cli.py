@@ -87,10 +87,14 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """An `argparse.ArgumentParser` whose errors are one line in the commands' form."""
+    """An `argparse.ArgumentParser` whose errors are one line in the commands' form.
+
+    It takes no abbreviated flag: `--over` is refused like any unknown flag, not read as
+    `--overwrite`, and a flag added later cannot change what an old command line means.
+    """
 
     def __init__(self, **kwargs):
-        super().__init__(formatter_class=HelpFormatter, **kwargs)
+        super().__init__(formatter_class=HelpFormatter, allow_abbrev=False, **kwargs)
 
     def error(self, message):
         match = re.fullmatch(r"argument (\S+?)(?:/\S+)?: invalid (?:(\w+) value: (.*)|choice: "

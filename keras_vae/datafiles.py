@@ -40,8 +40,8 @@ def open_npz(path, name="data_path"):
     missing = set(ARRAYS) - set(arrays.files)
     if missing:
         arrays.close()
-        raise checks.invalid(name, NPZ_LAYOUT,
-                             f"{os.fspath(path)} without {sorted(missing)}")
+        raise checks.invalid(name, NPZ_LAYOUT, os.fspath(path),
+                             f"which holds no {', '.join(sorted(missing))}")
     return arrays
 
 

@@ -14,13 +14,17 @@ import sys
 from keras_vae import atomic, checks, cli
 from keras_vae.training.rundir import RunDir
 
+# The grid is drawn in a 6-inch figure: at 100 rows a digit is 6 pixels wide, and a grid of
+# 1,000 rows (a million digits) takes gigabytes.
+MAX_ROWS = 100
+
 
 def parse_args(argv=None):
     """Parses and checks the command line, without importing TensorFlow."""
     parser = cli.ArgumentParser(prog="python -m keras_vae.sample", description=__doc__)
     parser.add_argument("run_dir", metavar="RUN_DIR", help="run directory written by python -m keras_vae.train")
     parser.add_argument("--num-rows", type=int, default=10, metavar="N",
-                        help="the grid is N by N digits")
+                        help=f"the grid is N by N digits, N at most {MAX_ROWS}")
     parser.add_argument("--seed", type=int, default=None, metavar="S",
                         help="seed of the latent draws, named in the figure's title (default: a "
                         "new one each time)")
@@ -28,7 +32,8 @@ def parse_args(argv=None):
                         help="PNG to write (default: RUN_DIR/samples.png)")
     args = parser.parse_args(argv)
     with cli.bad_input():
-        checks.positive_int("--num-rows", args.num_rows)
+        if not 1 <= args.num_rows <= MAX_ROWS:
+            raise checks.invalid("--num-rows", f"an integer from 1 to {MAX_ROWS}", args.num_rows)
         if args.seed is not None and args.seed < 0:  # NumPy takes any non-negative integer.
             raise checks.invalid("--seed", "a non-negative integer", args.seed)
         RunDir(args.run_dir).check_finished("RUN_DIR")

@@ -128,8 +128,10 @@ def parse_args(argv=None):
         try:
             args["hidden_units"] = tuple(int(unit) for unit in units.split(","))
         except ValueError:  # An empty item too: "512,,256" is not two layers.
+            args["hidden_units"] = ()
+        if not args["hidden_units"] or min(args["hidden_units"]) < 1:
             raise checks.invalid("hidden_units", "comma-separated positive integers such as "
-                                 "512,256", units) from None
+                                 "512,256", units)
         if args["binarize"] is None:
             args["binarize"] = "dynamic" if args["likelihood"] == "bernoulli" else "none"
         args["distribute"] = args["distribute"] or "auto"

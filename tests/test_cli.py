@@ -33,6 +33,7 @@ def error_of(argv, capsys):
     (["--likelihood", "poisson"], "error: Invalid value for `--likelihood`: expected one of "
                                   "'bernoulli', 'gaussian', received 'poisson'.\n"),
     (["--bogus"], "error: unrecognized arguments: --bogus (see python -m tool --help).\n"),
+    (["--num", "3"], "error: unrecognized arguments: --num 3 (see python -m tool --help).\n"),
     (["--sigma"], "error: argument --sigma: expected one argument (see python -m tool "
                   "--help).\n"),
 ])

@@ -85,8 +85,8 @@ def test_an_unfinished_run_refuses_a_change_of_what_it_trains(tmp_path, field, v
         run_dir.state(changed, name="--out")
     assert str(raised.value) == (
         "Invalid value for `--out`: expected a new run directory, the run's own settings, or "
-        f"--overwrite to replace it, received '{run_dir} holding an unfinished run that "
-        f"differs in {field} ({values})'.")
+        f"--overwrite to replace it, received '{run_dir}', which holds an unfinished run that "
+        f"differs in {field} ({values}).")
 
 
 def test_a_finished_run_is_the_same_run_only_with_as_many_epochs(tmp_path):
@@ -99,9 +99,9 @@ def test_a_finished_run_is_the_same_run_only_with_as_many_epochs(tmp_path):
                       flag_names={"num_epochs": "--epochs", "out": "--out"})
     assert str(raised.value) == (
         "Invalid value for `out`: expected a new run directory, the run's own settings, or "
-        f"--overwrite to replace it, received '{run_dir} holding a finished run that differs in "
-        "beta (1.0 in the run, 2.0 given), --epochs (3 in the run, 4 given)', which trains no "
-        "further: give another --out to train 4 epochs.")
+        f"--overwrite to replace it, received '{run_dir}', which holds a finished run that "
+        "differs in beta (1.0 in the run, 2.0 given), --epochs (3 in the run, 4 given) and "
+        "trains no further: give another --out to train 4 epochs.")
 
 
 def test_settings_left_to_the_machine_match_any_saved_value():

@@ -21,6 +21,7 @@ def test_an_unfinished_run_is_refused_in_one_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, flag", [(["--num-rows", "0"], "--num-rows"),
+                                        (["--num-rows", "101"], "--num-rows"),
                                         (["--out", "/no/such/folder/s.png"], "--out"),
                                         (["--out", "grid"], "--out"),
                                         (["--out", "grid.jpg"], "--out"),
@@ -66,3 +67,19 @@ def test_samples_are_new_digits_unless_a_seed_is_given(tmp_path, capsys):
     prior_samples = plots.png_bytes(plots.plot_prior_samples(decoder, 3, config.seed, 2))
     assert first != second and prior_samples not in (first, second)
     assert seeded == again == prior_samples
+
+
+def test_a_grid_past_the_largest_is_refused_in_a_terminal(tmp_path):
+    """`--num-rows 1000` (a million digits, gigabytes): one line naming the flag and the
+    largest grid, exit 2, before the run directory is read."""
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-m", "keras_vae.sample", str(tmp_path),
+                             "--num-rows", "1000"], cwd=root, capture_output=True, text=True,
+                            timeout=60)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", (
+        "error: Invalid value for `--num-rows`: expected an integer from 1 to 100, received "
+        "1000.\n"))

@@ -183,6 +183,11 @@ def images_npz(path, x_train, x_test=None):
      "activation, such as 'relu', received 'relux'."),
     (["--hidden-units", "512,,256"], "Invalid value for `--hidden-units`: expected "
      "comma-separated positive integers such as 512,256, received '512,,256'."),
+    (["--hidden-units", "0"], "Invalid value for `--hidden-units`: expected comma-separated "
+     "positive integers such as 512,256, received '0'."),
+    (["--data-path", "{nokeys}"], "Invalid value for `--data-path`: expected an .npz file with "
+     "the arrays x_train, y_train, x_test, y_test, received '{nokeys}', which holds no x_test, "
+     "y_test."),
     (["--batch-size", "100000"], "Invalid value for `--batch-size`: expected at most the 4500 "
      "training images, received 100000."),
 ])
@@ -194,12 +199,39 @@ def test_a_typo_with_overwrite_loses_nothing(tmp_path, argv, line):
     before = snapshot(out)
     bad = tmp_path / "notnpz.npz"
     bad.write_text("not an archive")
-    argv = [arg.format(bad=bad) for arg in argv]
+    import numpy as np
+
+    nokeys = tmp_path / "nokeys.npz"  # The training arrays alone.
+    np.savez(nokeys, x_train=np.zeros((4, 28, 28), np.uint8), y_train=np.zeros(4, np.uint8))
+    argv = [arg.format(bad=bad, nokeys=nokeys) for arg in argv]
     status, printed, err, seconds = command("keras_vae.train", *QUICK, *argv, "--out", str(out),
                                             "--overwrite")
-    assert (status, printed, err) == (2, "", f"error: {line.format(bad=bad)}\n")
+    assert (status, printed, err) == (2, "", f"error: {line.format(bad=bad, nokeys=nokeys)}\n")
     assert snapshot(out) == before
     assert seconds < 2.0, f"expected under 2 s, received {seconds:.2f} s"
+
+
+@pytest.mark.parametrize("argv", [["--over"], ["--epoch", "3"], ["--epochs=1", "--overwr"]])
+def test_an_abbreviated_flag_is_refused_like_an_unknown_one(tmp_path, argv):
+    """`--over` is not read as --overwrite, nor `--epoch` as --epochs: one line, exit 2, and the
+    finished run untouched."""
+    out = tmp_path / "run"
+    finished_run_with_results(out)
+    before = snapshot(out)
+    status, printed, err, _ = command("keras_vae.train", *QUICK, "--out", str(out), *argv)
+    unknown = " ".join(arg for arg in argv if arg != "--epochs=1")
+    assert (status, printed, err) == (2, "", f"error: unrecognized arguments: {unknown} (see "
+                                      "python -m keras_vae.train --help).\n")
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("module, argv", [("keras_vae.evaluate", ["--iw", "5"]),
+                                          ("keras_vae.sample", ["--num", "3"])])
+def test_evaluate_and_sample_refuse_abbreviated_flags(tmp_path, module, argv):
+    """An abbreviated flag of evaluate or sample: refused as unknown, one line, exit 2."""
+    status, printed, err, _ = command(module, str(tmp_path), *argv)
+    assert (status, printed, err) == (2, "", f"error: unrecognized arguments: {' '.join(argv)} "
+                                      f"(see python -m {module} --help).\n")
 
 
 @pytest.mark.parametrize("tf_config, received", [(None, "nothing"), ("garbage", "'garbage'")])
@@ -322,9 +354,9 @@ def test_another_config_in_a_finished_run_directory_is_refused_naming_the_flags(
                                       "--latent-dim", "3", "--out", str(out))
     assert (status, printed, err) == (2, "", (
         "error: Invalid value for `--out`: expected a new run directory, the run's own settings, "
-        f"or --overwrite to replace it, received '{out} holding a finished run that differs in "
-        "--latent-dim (16 in the run, 3 given), --epochs (1 in the run, 2 given)', which trains "
-        "no further: give another --out to train 2 epochs.\n"))
+        f"or --overwrite to replace it, received '{out}', which holds a finished run that "
+        "differs in --latent-dim (16 in the run, 3 given), --epochs (1 in the run, 2 given) and "
+        "trains no further: give another --out to train 2 epochs.\n"))
 
 
 def test_a_bad_value_is_named_before_the_run_directorys_conflict(tmp_path):
@@ -495,7 +527,7 @@ def test_training_command_writes_models_history_plots_and_figures(tmp_path):
                                       "--latent-dim", "2", "--out", out)
     assert (status, err) == (0, ""), err
     lines = printed.splitlines()
-    assert lines[0].startswith("Device: CPU, none (1 replicas), float32; data: embedded MNIST "
+    assert lines[0].startswith("Device: CPU, none (1 replica), float32; data: embedded MNIST "
                                "sample, 4500 training, 500 validation, 1000 test images"), lines
     assert lines[-2].startswith("Test set (1000 images): negative ELBO ") and lines[-1] == (
         f"Run directory: {out}"), lines

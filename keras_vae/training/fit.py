@@ -68,8 +68,10 @@ def fit_and_save(config, data, x_val, log, warn, hold_signals):
     if state:
         resuming = f"; resuming after epoch {state['epoch']}" + (
             f" and {state['step']} steps of the next" if state["step"] else "")
-    log(f"Device: {f'{len(gpus)} GPU' if gpus else 'CPU'}, {config.distribute} "
-        f"({strategy.num_replicas_in_sync} replicas), "
+    replicas = strategy.num_replicas_in_sync
+    devices = f"{len(gpus)} GPU{'' if len(gpus) == 1 else 's'}" if gpus else "CPU"
+    log(f"Device: {devices}, {config.distribute} "
+        f"({replicas} replica{'' if replicas == 1 else 's'}), "
         f"{'mixed_float16' if config.mixed_precision else 'float32'}; data: {data.source}, "
         f"{len(data.x_train)} training, {len(x_val)} validation, {len(data.x_test)} test images"
         + resuming)

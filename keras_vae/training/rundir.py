@@ -135,7 +135,7 @@ class RunDir:
         except (ValueError, TypeError, KeyError) as error:
             anew = " (or --overwrite to start it anew)" if name == "out" else ""
             raise checks.invalid(name, f"a run directory with a readable config.json{anew}",
-                                 f"{self.path}: {error}")
+                                 self.path, f"whose config.json cannot be read: {error}")
 
     def write_config(self, config):
         atomic.write_json(self.config_file, dataclasses.asdict(config))
@@ -194,15 +194,14 @@ class RunDir:
             listed = ", ".join(
                 f"{flag_names.get(field, field)} ({_shown(getattr(saved, field))} in the run, "
                 f"{_shown(getattr(config, field))} given)" for field in differing)
-            more = None
+            why = f"which holds {'a' if finished else 'an'} {found} run that differs in {listed}"
             if "num_epochs" in differing:
                 # A finished run keeps no checkpoint of its optimizer to go on from.
-                more = (f"which trains no further: give another {flag_names.get('out', 'out')} "
+                why += (f" and trains no further: give another {flag_names.get('out', 'out')} "
                         f"to train {config.num_epochs} epochs")
             raise checks.invalid(
                 name, "a new run directory, the run's own settings, or --overwrite to replace "
-                "it", f"{self.path} holding {'a' if finished else 'an'} {found} run that "
-                f"differs in {listed}", more)
+                "it", self.path, why)
         return found
 
     def check_finished(self, name="run_dir"):
