@@ -1,12 +1,14 @@
 """Builders, bad input, fit's reported losses, and saving and loading."""
 
 import os
+import re
 import subprocess
 import sys
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_vae
 from keras_vae import cli
@@ -214,6 +216,75 @@ def test_raw_uint8_pixels_given_to_fit_are_one_clear_error():
                      f"{out!r}, {err}"
 
 
+UINT8_DATASET_FIT = """\
+import numpy as np
+import tensorflow as tf
+import keras_vae
+
+x = np.random.default_rng(0).integers(0, 256, size=(64, 784), dtype=np.uint8)
+vae = keras_vae.build_vae(keras_vae.build_encoder((784,), 2, hidden_units=(8,)),
+                          keras_vae.build_decoder(2, (784,), hidden_units=(8,)))
+vae.fit(tf.data.Dataset.from_tensor_slices((x, x)).batch(32), epochs=2, verbose=0)
+print(vae.history.history["loss"])
+"""
+
+
+def test_a_dataset_of_raw_uint8_pixels_given_to_fit_is_one_clear_error():
+    """`vae.fit(dataset)` on a `tf.data.Dataset` of raw uint8 pixels trains nothing and ends in
+    one ValueError naming `x`, the element spec received and the fix, read from the spec alone."""
+    status, out, err = run_script(UINT8_DATASET_FIT)
+    told = [line for line in err if not line.startswith(("Traceback", "  "))]
+    assert (status, out, told) == (1, "", [
+        "ValueError: Invalid value for `x`: expected pixel values in [0, 1] for "
+        "likelihood='bernoulli', received TensorSpec(shape=(None, 784), dtype=tf.uint8, "
+        "name=None), raw uint8 pixels: map them to float32 and divide by 255."]), (
+        f"expected exit 1, no output and one error line, received {status}, {out!r}, {err}")
+
+
+PROGRESS_FIT = """\
+import numpy as np
+from keras.src.utils import progbar
+import keras_vae
+
+# Every update drawn, not one each 0.05 s: a fast last call would hide its count.
+init = progbar.Progbar.__init__
+progbar.Progbar.__init__ = lambda self, *args, **kwargs: init(self, *args, **kwargs, interval=0)
+
+x = (np.random.default_rng(0).uniform(size=(320, 784)) < 0.3).astype(np.float32)
+vae = keras_vae.build_vae(keras_vae.build_encoder((784,), 2, hidden_units=(8,)),
+                          keras_vae.build_decoder(2, (784,), hidden_units=(8,)))
+vae.fit(x, x, epochs=2, batch_size=8)
+vae.evaluate(x, x, batch_size=8)
+"""
+
+
+def test_the_progress_bar_stops_at_the_last_step_of_an_epoch():
+    """On a terminal, 40 steps an epoch in compiled calls of 32: the progress bar shows 32/40,
+    then 40/40, never 64/40 (Keras 3.15 counts the last call's 32 steps in full)."""
+    import pty
+
+    parent, child = pty.openpty()  # Keras redraws its bar only on a terminal.
+    with subprocess.Popen([sys.executable, "-c", PROGRESS_FIT], cwd=ROOT, stdout=child,
+                          stderr=subprocess.DEVNULL,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "1"}) as process:
+        os.close(child)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(parent, 65536)
+            except OSError:  # The child closed the terminal.
+                break
+            if not chunk:
+                break
+            out += chunk
+        status = process.wait(timeout=120)
+    os.close(parent)
+    counts = re.findall(r"(\d+)/(\d+) ", re.sub(r"\x1b\[[0-9;]*m", "", out.decode()))
+    assert status == 0 and ("32", "40") in counts and ("40", "40") in counts and all(
+        int(seen) <= int(target) for seen, target in counts), (
+        f"expected steps 32/40 and 40/40, none past 40, received {counts}")
+
+
 @pytest.mark.slow
 def test_uint8_pixels_divided_by_255_train_as_before():
     """The same script with `x / 255` trains: exit 0, two finite losses, nothing on stderr."""
@@ -235,10 +306,14 @@ def bernoulli_vae():
     (lambda vae, raw: vae.evaluate(raw, raw, verbose=0), "x"),
     (lambda vae, raw: vae.fit(raw.astype(np.float32), X, verbose=0), "x"),
     (lambda vae, raw: vae.fit(keras.ops.convert_to_tensor(raw), X, verbose=0), "x"),
+    (lambda vae, raw: vae.fit(tf.data.Dataset.from_tensor_slices((raw, raw)).batch(8),
+                              verbose=0), "x"),
+    (lambda vae, raw: vae.fit(X, X, verbose=0, validation_data=tf.data.Dataset
+                              .from_tensor_slices((raw, raw)).batch(8)), "validation_data"),
 ])
 def test_fit_and_evaluate_refuse_bernoulli_data_outside_0_1(call, name):
-    """Arrays and tensors outside [0, 1] given to fit or evaluate are a ValueError naming the
-    argument, before any step: the weights are unchanged."""
+    """Arrays and tensors outside [0, 1], and datasets of integers, given to fit or evaluate are
+    a ValueError naming the argument, before any step: the weights are unchanged."""
     vae = bernoulli_vae()
     before = [weight.copy() for weight in vae.get_weights()]
     raw = (X * 255).astype(np.uint8)

@@ -200,8 +200,11 @@ class VAE(keras.Model):
     For the Bernoulli likelihood (a compiled `ReconstructionLoss("bernoulli")`) they refuse
     arrays with values outside [0, 1], such as raw `uint8` pixels, whose loss otherwise runs to
     NaN without a word. The check is one pass over the arrays per call, before Keras copies them
-    into its own pipeline, and nothing per training step. Datasets and generators are not
-    checked (`keras_vae.data.make_dataset` checks what it batches).
+    into its own pipeline, and nothing per training step. A `tf.data.Dataset` is refused where
+    its element spec has an integer dtype; its values, and generators, are not checked
+    (`keras_vae.data.make_dataset` checks what it batches).
+
+    Their progress bar stops at the epoch's last step (`_ProgbarLogger`).
 
     It adds no `__init__` or `get_config`, so Keras builds, saves and loads it as a Functional
     model: `.keras` files name the class `keras_vae>VAE`, which `import keras_vae` registers.
@@ -211,14 +214,19 @@ class VAE(keras.Model):
         self._check_pixels(x=x, y=y)
         if isinstance(validation_data, (tuple, list)):
             self._check_pixels(validation_data=validation_data[:2])
+        elif validation_data is not None:
+            self._check_pixels(validation_data=(validation_data,))
+        _with_progbar(kwargs)
         return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         self._check_pixels(x=x, y=y)
+        _with_progbar(kwargs)
         return super().evaluate(x, y, *args, **kwargs)
 
     def _check_pixels(self, **named):
-        """Raises `ValueError` naming the argument whose array leaves [0, 1] under Bernoulli."""
+        """Raises `ValueError` naming the argument whose array leaves [0, 1] under Bernoulli,
+        or whose `tf.data.Dataset` yields integers (its element spec is read, no element)."""
         if getattr(getattr(self, "loss", None), "likelihood", None) != "bernoulli":
             return
         checked = []
@@ -227,12 +235,57 @@ class VAE(keras.Model):
                 if array is None or any(array is seen for seen in checked):
                     continue  # `fit(x, x)` reads its array once.
                 checked.append(array)
+                if hasattr(array, "element_spec"):
+                    _check_spec(name, array.element_spec)
+                    continue
                 if keras.ops.is_tensor(array) and 0 not in tuple(array.shape):
                     # Reduced where it lives: only two values move.
                     array = keras.ops.convert_to_numpy(
                         keras.ops.stack([keras.ops.min(array), keras.ops.max(array)]))
                 if isinstance(array, np.ndarray):
                     checks.pixel_range(name, array, "bernoulli")
+
+
+class _ProgbarLogger(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar, stopped at the epoch's last step.
+
+    Keras 3.15 reports each compiled call of `steps_per_execution` steps as ending that many
+    steps on, also the epoch's last call, which ends sooner: 40 steps in calls of 32 showed
+    `64/40` and a negative time left (keras-team/keras#20861).
+
+    It is `async_safe`, as Keras holds its own progress bar: a callback given without it
+    would make Keras wait for every compiled call before starting the next.
+    """
+
+    async_safe = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(min(batch, (self.target or batch + 1) - 1), logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        super().on_test_batch_end(min(batch, (self.target or batch + 1) - 1), logs)
+
+
+def _with_progbar(kwargs):
+    """Adds `_ProgbarLogger` to the callbacks of `fit` or `evaluate`, where Keras would add its
+    own (`verbose` 1 or "auto") and none is given."""
+    if isinstance(kwargs.get("callbacks"), keras.callbacks.CallbackList):
+        return  # Keras adds no progress bar to a list it is given whole.
+    callbacks = list(kwargs.get("callbacks") or [])
+    if kwargs.get("verbose", "auto") in (1, "auto") and not any(
+            isinstance(callback, keras.callbacks.ProgbarLogger) for callback in callbacks):
+        kwargs["callbacks"] = callbacks + [_ProgbarLogger()]
+
+
+def _check_spec(name, element_spec):
+    """Refuses a dataset of integers for the Bernoulli likelihood: raw uint8 pixels (0 to 255)
+    train to a NaN loss. Its values are not read, so every step stays as fast."""
+    for spec in keras.tree.flatten(element_spec):
+        dtype = getattr(spec, "dtype", None)
+        if dtype is not None and dtype.is_integer:
+            raise checks.invalid(name, "pixel values in [0, 1] for likelihood='bernoulli'",
+                                 spec, f"raw {dtype.name} pixels: map them to float32 and "
+                                 "divide by 255")
 
 
 def _replicas_in_scope():
