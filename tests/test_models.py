@@ -204,6 +204,7 @@ def run_script(code):
     return result.returncode, result.stdout, err
 
 
+@pytest.mark.slow
 def test_raw_uint8_pixels_given_to_fit_are_one_clear_error():
     """`vae.fit(x, x)` on raw uint8 pixels trains nothing and ends in one ValueError naming `x`,
     the range expected, the range received and the fix."""
@@ -229,6 +230,7 @@ print(vae.history.history["loss"])
 """
 
 
+@pytest.mark.slow
 def test_a_dataset_of_raw_uint8_pixels_given_to_fit_is_one_clear_error():
     """`vae.fit(dataset)` on a `tf.data.Dataset` of raw uint8 pixels trains nothing and ends in
     one ValueError naming `x`, the element spec received and the fix, read from the spec alone."""
@@ -258,6 +260,7 @@ vae.evaluate(x, x, batch_size=8)
 """
 
 
+@pytest.mark.slow
 def test_the_progress_bar_stops_at_the_last_step_of_an_epoch():
     """On a terminal, 40 steps an epoch in compiled calls of 32: the progress bar shows 32/40,
     then 40/40, never 64/40 (Keras 3.15 counts the last call's 32 steps in full)."""
@@ -324,6 +327,7 @@ def test_fit_and_evaluate_refuse_bernoulli_data_outside_0_1(call, name):
         np.testing.assert_array_equal(received, expected)
 
 
+@pytest.mark.slow
 def test_the_vae_is_still_a_functional_keras_model():
     """build_vae returns a functional keras.Model named "vae" whose fit on [0, 1] data gives
     finite losses; a Gaussian VAE takes pixels of any range."""
@@ -339,6 +343,8 @@ def test_the_vae_is_still_a_functional_keras_model():
     gaussian.evaluate(X * 255.0, X * 255.0, verbose=0)
 
 
+# Keras warns that an untrained model's saved optimizer has fewer variables than the built one.
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 def test_a_loaded_vae_still_refuses_raw_pixels(tmp_path):
     """vae.keras loads back as the same class, and its fit refuses uint8 pixels."""
     vae = bernoulli_vae()

@@ -79,6 +79,7 @@ def test_a_stage_cannot_connect_to_a_listener_of_the_grader(tmp_path):
         processes.end_stage(identity)
 
 
+@pytest.mark.slow
 @needs_namespaces
 def test_system_v_memory_of_a_stage_is_capped_and_freed_with_it(tmp_path):
     """A stage's 128 MB System V segment, detached and left, holds memory while the stage runs
