@@ -178,3 +178,18 @@ def test_a_decoder_without_a_sigmoid_loses_the_range_point_alone(mutant):
               for message in [run_item(item, module)] if message}
     assert list(failed) == ["decoder.bernoulli_range"] and "no sigmoid" in failed[
         "decoder.bernoulli_range"], f"{mutant}: expected decoder.bernoulli_range alone, received {failed}"
+
+
+@pytest.mark.slow
+def test_a_decoder_with_another_output_activation_is_told_so_once():
+    """A tanh output fails decoder.bernoulli_range, which names the activation; the items that
+    judge the layers through a sigmoid say they could not judge them and point there, with no
+    guess of their own."""
+    module = importlib.import_module("tests.mutants.decoder_tanh_output")
+    failed = {item.id: message for item in rubric.rubric() if item.id.startswith("decoder.")
+              for message in [run_item(item, module)] if message}
+    assert "such as tanh" in failed.pop("decoder.bernoulli_range", ""), failed
+    for item_id, message in failed.items():
+        assert message.startswith("not judged: the decoder's outputs are not probabilities"
+                                  ) and "see decoder.bernoulli_range" in message, (
+            f"{item_id}: expected a pointer to decoder.bernoulli_range, received {message!r}")

@@ -23,6 +23,23 @@ def _as_probabilities(observed):
     return dict(observed, first=sigmoid(runs[0]), scaled=sigmoid(runs[1]))
 
 
+def _judge_as_probabilities(observed, judge):
+    """Runs `judge` on `_as_probabilities(observed)`. Outputs that are not probabilities and,
+    put through a sigmoid, still fail are not judged further: the output activation is what is
+    wrong, and `decoder.bernoulli_range` names it."""
+    probabilities = _as_probabilities(observed)
+    try:
+        judge(probabilities)
+    except AssertionError:
+        if probabilities is observed:
+            raise
+        runs = [np.asarray(observed[key], np.float64) for key in ("first", "scaled")]
+        low, high = min(r.min() for r in runs), max(r.max() for r in runs)
+        raise AssertionError(
+            f"not judged: the decoder's outputs are not probabilities (they range over "
+            f"[{low:.3f}, {high:.3f}]); see decoder.bernoulli_range.") from None
+
+
 def decoder_config(rng):
     config = encoder_config(rng)
     return dict(config, latent_dim=config["latent_dims"][1])
@@ -45,8 +62,8 @@ def decoder_flat_judge(inputs, observed):
     expect_model(observed["facts"], "build_decoder")
     expect_network(observed["network"], "build_decoder", inputs["latent_dim"])
     expect_shape(observed["output"], (3, inputs["num_pixels"]), "decoder output")
-    scaled_outputs(_as_probabilities(observed["set"]), "build_decoder (Bernoulli)",
-                   [(inputs["num_pixels"],)], sigmoid=True)
+    _judge_as_probabilities(observed["set"], lambda run: scaled_outputs(
+        run, "build_decoder (Bernoulli)", [(inputs["num_pixels"],)], sigmoid=True))
 
 
 def decoder_image_run(graphs, inputs):
@@ -61,8 +78,8 @@ def decoder_image_judge(inputs, observed):
     expect_network(observed["network"], "build_decoder for an image shape", inputs["latent_dim"])
     expect_shape(observed["output"], (3,) + tuple(inputs["image_shape"]),
                  "decoder output for an image shape")
-    scaled_outputs(_as_probabilities(observed["set"]), "build_decoder for an image shape",
-                   [tuple(inputs["image_shape"])], sigmoid=True)
+    _judge_as_probabilities(observed["set"], lambda run: scaled_outputs(
+        run, "build_decoder for an image shape", [tuple(inputs["image_shape"])], sigmoid=True))
 
 
 def decoder_range_run(graphs, inputs):
@@ -81,7 +98,7 @@ def decoder_range_judge(inputs, observed):
         assert probs.size and probs.min() >= 0.0 and probs.max() <= 1.0, (
             f"Bernoulli probabilities for {what}: expected values in [0, 1], received "
             f"[{probs.min():.3f}, {probs.max():.3f}].\nLikely mistake: no sigmoid on the "
-            "output layer.")
+            "output layer (no activation, or another one such as tanh).")
     probs = array(observed["set"]["scaled"], "decoder output")
     assert probs.min() < 0.05 and probs.max() > 0.95, (
         f"Bernoulli probabilities with the output layer scaled by {factor:.3g}: expected "
@@ -100,7 +117,8 @@ _hidden_judge = hidden_judge("build_decoder", lambda inputs: inputs["latent_dim"
 
 
 def decoder_hidden_judge(inputs, observed):
-    _hidden_judge(inputs, dict(observed, set=_as_probabilities(observed["set"])))
+    _judge_as_probabilities(observed["set"],
+                            lambda run: _hidden_judge(inputs, dict(observed, set=run)))
 
 
 ITEMS = [
