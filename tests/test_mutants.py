@@ -101,6 +101,16 @@ def test_a_custom_train_step_with_the_added_losses_passes(seed):
     assert not failed, f"tests/solutions/custom_train_step.py failed: {failed}"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_keras_tutorial_vae_that_reconstructs_its_input_passes(seed):
+    """The Keras tutorial's VAE, whose own train_step and test_step reconstruct the input and
+    ignore the targets (`x, _ = data`), passes every VAE item: none evaluates it on targets
+    other than its inputs."""
+    failed = _failed_vae_items(importlib.import_module("tests.solutions.keras_tutorial"), seed)
+    assert not failed, f"tests/solutions/keras_tutorial.py failed: {failed}"
+
+
 # (mutant, item, words its feedback must hold, words it must not hold): the feedback names the
 # mistake the observation shows, and an item failing because of another names that one only.
 FEEDBACK = [

@@ -167,8 +167,19 @@ def vae_gaussian_judge(inputs, observed):
 
 
 def vae_beta_run(graphs, inputs):
+    x = inputs["x_binary"]
     graphs.set_by_shape("beta", _probe_weights(inputs))
-    return {"loss": _evaluated(graphs, "beta", inputs["x_binary"])}
+    observed = {"loss": _evaluated(graphs, "beta", x)}
+    # The training step reports the loss at the weights before its update: a fresh copy, so
+    # that the step leaves the weights of the one evaluated alone.
+    copy = type(graphs)(graphs.folder)
+    copy.set_by_shape("beta", _probe_weights(inputs))
+    logs = copy.call("beta", x, x, endpoint="train_step")
+    assert isinstance(logs, dict) and "loss" in logs, (
+        f"vae.train_step: expected a `loss` among the reported metrics, received "
+        f"{sorted(logs) if isinstance(logs, dict) else type(logs).__name__}.")
+    observed["train_loss"] = logs["loss"]
+    return observed
 
 
 def vae_beta_judge(inputs, observed):
@@ -179,13 +190,19 @@ def vae_beta_judge(inputs, observed):
     expect_close(observed["loss"], expected, f"vae.evaluate loss (beta={beta})",
                  "pass beta to KLDivergenceLayer(beta).", rtol=1e-4,
                  atol=1e-2 + _noise_bound(inputs, x))
+    expect_close(observed["train_loss"], expected,
+                 f"the loss the first training step reports (beta={beta}), at the weights "
+                 "before its update",
+                 "the training step must minimize mean(nll) + beta * mean(KL) too, e.g. a "
+                 "custom train_step that adds the KL with weight 1 instead of the layers' "
+                 "losses (sum(self.losses)).", rtol=1e-4, atol=1e-2 + _noise_bound(inputs, x))
 
 
 def vae_kl_run(graphs, inputs):
     graphs.set_by_shape("bernoulli", _probe_weights(inputs, decoder_scale=0.0))
     x = inputs["x_binary"]
     observed = {"loss": _evaluated(graphs, "bernoulli", x),
-                "scaled_loss": _evaluated(graphs, "bernoulli", 3.0 * x, x)}
+                "aligned_loss": _evaluated(graphs, "bernoulli", _aligned(inputs))}
     # One training step with the decoder ignoring z, so that the encoder's gradient is the
     # KL's alone, and z_log_var = b (B = 0, where Ftrl's state, which assumes weights start
     # at 0, agrees with the weights); less the step of a fresh copy on a batch of zeros,
@@ -205,22 +222,39 @@ def vae_kl_run(graphs, inputs):
     return observed
 
 
+def _aligned(inputs):
+    """Binary examples in [0, 1] whose z_mean is far from 0: row b has the pixels on which
+    column b % d of the encoder kernel has the sign (-1)**(b // d), so z_mean[b, b % d] is the
+    sum of that column's entries of that sign."""
+    kernel = inputs["enc_kernel"]
+    d = kernel.shape[1]
+    rows = [(-1) ** (b // d % 2) * kernel[:, b % d] > 0 for b in range(len(inputs["x_binary"]))]
+    return np.array(rows, np.float32)
+
+
 def vae_kl_judge(inputs, observed):
-    x = inputs["x_binary"]
-    z_mean, z_log_var, _ = _forward(inputs, x, decoder_scale=0.0)
-    z_mean3, _, _ = _forward(inputs, 3.0 * x, decoder_scale=0.0)
-    # The decoder ignores z, so only the KL differs between the two inputs, whatever the noise.
-    expected = (witness.kl_divergence(z_mean3, z_log_var).mean()
-                - witness.kl_divergence(z_mean, z_log_var).mean())
-    received = (float(array(observed["scaled_loss"], "loss"))
+    # Both batches are evaluated with targets equal to inputs, so that a VAE that
+    # reconstructs its input (the Keras tutorial's `x, _ = data`) is judged alike. The decoder
+    # ignores z, so its output is the same for every example and every noise: the two losses
+    # differ by the reconstruction of each batch under that constant output, and by the KL.
+    losses = []
+    for batch in (inputs["x_binary"], _aligned(inputs)):
+        z_mean, z_log_var, probs = _forward(inputs, batch, decoder_scale=0.0)
+        losses.append((witness.bernoulli_nll(batch, probs).mean(),
+                       witness.kl_divergence(z_mean, z_log_var).mean()))
+    expected = (losses[1][0] - losses[0][0]) + (losses[1][1] - losses[0][1])
+    received = (float(array(observed["aligned_loss"], "loss"))
                 - float(array(observed["loss"], "loss")))
-    expect_close(received, expected, "loss difference due to the KL term",
+    expect_close(received, expected, "evaluate's loss on a batch whose z_mean is far from 0, "
+                 "less its loss on the binary batch (decoder kernel 0, so that the "
+                 "reconstruction does not depend on z); the KL accounts for "
+                 f"{losses[1][1] - losses[0][1]:.5g} of that",
                  "the KL divergence is missing from the loss: the model needs a "
                  "KLDivergenceLayer on [z_mean, z_log_var].", rtol=1e-3, atol=1e-2)
     # d KL / d B = z_mean^T (0.5 * (exp(b) - 1)) / batch_size, with exp(b) under 0.02: the KL
     # pulls row i of B along the batch mean of z_mean[:, i]; without the KL, B's gradient is
     # 0 on both batches and the two steps are the same.
-    pull = (np.float64(x) @ inputs["enc_kernel"]).mean(axis=0)
+    pull = (np.float64(inputs["x_binary"]) @ inputs["enc_kernel"]).mean(axis=0)
     kernel = array(observed["step_kernel"], "step")
     expect_shape(kernel, (len(pull), len(pull)), "the z_log_var head's kernel step")
     rows = np.abs(pull) >= 0.2 * np.abs(pull).max()
@@ -251,7 +285,8 @@ def vae_samples_run(graphs, inputs):
                                     (2,): inputs["log_var_bias"], (2, 3): inputs["dec_kernel"],
                                     (3,): inputs["dec_bias"]})
     return {"samples": graphs.call("samples", inputs["x"], endpoint="call_training"),
-            "inference": graphs.call("samples", inputs["x"], endpoint="call")}
+            "inference": graphs.call("samples", inputs["x"], endpoint="call"),
+            "loss": _evaluated(graphs, "samples", inputs["x"])}
 
 
 def vae_samples_judge(inputs, observed):
@@ -278,6 +313,36 @@ def vae_samples_judge(inputs, observed):
         assert np.all(np.abs(centre) < 6 / np.sqrt(size)), (
             f"Decoded z in {what}, standardized by the posterior of each row: expected mean 0, "
             f"received {np.round(centre, 3)}.\nLikely mistake: z must be centred on z_mean.")
+    _judge_sampled_loss(inputs, observed["loss"])
+
+
+def _judge_sampled_loss(inputs, loss):
+    """The loss evaluate reports is the negative ELBO at the sampled z (sigma = 1, beta = 1):
+    with mean = m + u, u = (std * eps) @ C ~ N(0, S) and S = C^T diag(std**2) C per example,
+    0.5 * |x - mean|**2 = 0.5 * |r|**2 - r . u + 0.5 * |u|**2 (r = x - m) has mean
+    0.5 * |r|**2 + 0.5 * tr(S) and variance r^T S r + 0.5 * tr(S @ S); the batch mean lies
+    within 6 standard errors of its expectation (the mean of 5000 independent terms is near
+    normal), while the loss at z_mean lies 0.5 * mean(tr(S)) below it."""
+    x = np.float64(inputs["x"])
+    z_mean = x @ inputs["enc_kernel"]
+    z_log_var = z_mean @ inputs["log_var_kernel"] + inputs["log_var_bias"]
+    kernel, size = inputs["dec_kernel"], len(x)
+    residual = x - (z_mean @ kernel + inputs["dec_bias"])
+    covariance = np.einsum("ji,bj,jk->bik", kernel, np.exp(z_log_var), kernel)
+    trace = np.trace(covariance, axis1=1, axis2=2)
+    variance = (np.einsum("bi,bik,bk->b", residual, covariance, residual)
+                + 0.5 * np.einsum("bik,bki->b", covariance, covariance))
+    at_z_mean = (witness.gaussian_nll(x, x - residual, 1.0).mean()
+                 + witness.kl_divergence(z_mean, z_log_var).mean())
+    expected = at_z_mean + 0.5 * trace.mean()
+    received = float(array(loss, "loss"))
+    hint = ("the loss decodes z_mean instead of the sampled z: the loss must be the negative "
+            "ELBO at z = z_mean + exp(z_log_var / 2) * eps, the z that vae(x) decodes."
+            if abs(received - at_z_mean) < abs(received - expected) else
+            "the loss is not mean(gaussian_nll) + mean(KL) at the sampled z.")
+    expect_close(loss, expected, "vae.evaluate loss of the Gaussian VAE with a wide posterior "
+                 f"(its value at z_mean would be {at_z_mean:.5g})", hint, rtol=1e-5,
+                 atol=1e-3 + 6 * np.sqrt(variance.sum()) / size)
 
 
 def _rate_variables(model):
