@@ -474,7 +474,10 @@ def fit_run(graphs, inputs):
     copies = [v for v in fresh.variables("vae") if v.trainable]
     for variable, copy in zip(trainable, copies):
         copy.assign(variable)
-    return {"before": before, "after": _elbo(fresh, held_out),
+    after = _elbo(fresh, held_out)
+    return {"before": before, "after": after,
+            "reported": _evaluated(fresh, "vae", held_out),
+            "monte_carlo": _monte_carlo_elbo(fresh, held_out),
             "changed": float(max(np.abs(v.numpy() - start).max()
                                  for v, start in zip(trainable, initial))),
             "descent": float(sum(np.sum(step * gradient)
@@ -514,6 +517,25 @@ def _elbo(graphs, x):
                  + witness.kl_divergence(z_mean, z_log_var).mean())
 
 
+def _monte_carlo_elbo(graphs, x, draws=32, chunk=4000):
+    """The runner's estimate of the expected negative ELBO (beta = 1) per digit, in float64,
+    through the exported encoder and decoder: `(value, standard error of one evaluate)`,
+    the latter from the spread of each digit's reconstruction over `draws` NumPy noises."""
+    z_mean, z_log_var = (np.float64(a) for a in graphs.call("vae", x, endpoint="encoder"))
+    rng = np.random.default_rng(1)
+    z = (z_mean[:, None] + np.exp(0.5 * z_log_var)[:, None]
+         * rng.normal(size=(len(x), draws, z_mean.shape[1]))).reshape(-1, z_mean.shape[1])
+    probs = np.concatenate([graphs.call("vae", np.float32(z[i:i + chunk]), endpoint="decoder")
+                            for i in range(0, len(z), chunk)])
+    nll = witness.bernoulli_nll(np.repeat(x, draws, axis=0),
+                                np.clip(np.float64(probs), 1e-7, 1 - 1e-7)).reshape(len(x), draws)
+    kl = witness.kl_divergence(z_mean, z_log_var)
+    # One evaluate draws one noise per digit: its batch mean varies by the digits' variances
+    # over B**2, and this estimate's own by that over `draws`.
+    error = np.sqrt(nll.var(axis=1, ddof=1).sum() * (1 + 1 / draws)) / len(x)
+    return [float(nll.mean() + kl.mean()), float(error)]
+
+
 def fit_judge(inputs, observed):
     before = float(array(observed["before"], "loss"))
     after = float(array(observed["after"], "loss"))
@@ -543,6 +565,16 @@ def fit_judge(inputs, observed):
         "(reconstruction + beta * KL, computed by the grader through your encoder and "
         "decoder), received a move along it.\nLikely mistake: the loss has the wrong sign, or "
         "the step follows another loss.")
+    reported = float(array(observed["reported"], "loss"))
+    estimate, error = (float(v) for v in observed["monte_carlo"])
+    assert abs(reported - estimate) <= 6 * error + 1e-3 * abs(estimate) + 1e-2, (
+        f"The loss evaluate reports on 500 held-out digits after training: expected the "
+        f"negative ELBO per digit, mean(bernoulli_nll) + mean(KL), which the grader estimates "
+        f"through your encoder and decoder at {estimate:.4f} (standard error of one evaluate "
+        f"{error:.3g}), received {reported:.4f}.\nLikely mistake: the compiled loss is not "
+        "the contract's (keras' binary_crossentropy averages the pixels; the KL of "
+        "KLDivergenceLayer is missing), or build_vae treats your own models otherwise than "
+        "any others.")
     assert after < before - 1e-4 * abs(before), (
         f"Negative ELBO on held-out digits after 3 epochs of the VAE's training step: expected "
         f"below its start of {before:.1f}, received {after:.1f}.\nLikely mistake: a learning "
