@@ -272,7 +272,8 @@ def vae_samples_inputs(rng, config):
     """Data in [0, 1] and weights drawn at random for the Gaussian probe VAE of 3 pixels and
     2 latent dimensions: `z_mean = x @ A`, `z_log_var = z_mean @ B + b`, `mean = z @ C + c`."""
     return {"x": rng.uniform(size=(SAMPLES, 3)).astype(np.float32),
-            "enc_kernel": rng.normal(size=(3, 2)), "log_var_kernel": rng.normal(scale=0.2, size=(2, 2)),
+            "enc_kernel": rng.normal(size=(3, 2)),
+            "log_var_kernel": rng.normal(scale=0.2, size=(2, 2)),
             "log_var_bias": np.log(rng.uniform(2.0, 6.0, size=2)),
             "dec_kernel": rng.normal(size=(2, 3)), "dec_bias": rng.normal(scale=0.1, size=3)}
 
@@ -591,24 +592,27 @@ ITEMS = [
          "and x-shaped output.", ("build_vae",), "vae", vae_inputs, vae_compiled_run,
          vae_compiled_judge),
     Item("vae.bernoulli_loss", 3, "The VAE's loss is mean(bernoulli_nll) + mean(KL) for "
-         "likelihood='bernoulli', on flat and image examples.", VAE, "vae", vae_inputs, vae_bernoulli_run,
-         vae_bernoulli_judge),
+         "likelihood='bernoulli', on flat and image examples.", VAE, "vae", vae_inputs,
+         vae_bernoulli_run, vae_bernoulli_judge),
     Item("vae.gaussian_loss", 2, "The VAE's loss is mean(gaussian_nll with sigma) + mean(KL) "
          "for likelihood='gaussian'.", VAE[:5] + ("gaussian_nll", "reparameterize"), "vae",
          vae_inputs, vae_gaussian_run, vae_gaussian_judge),
-    Item("vae.beta", 1, "With beta the VAE's loss is mean(nll) + beta * mean(KL).", VAE, "vae",
-         vae_inputs, vae_beta_run, vae_beta_judge),
+    Item("vae.beta", 1, "With beta the VAE's loss is mean(nll) + beta * mean(KL), in evaluate "
+         "and in the loss its training step reports.", VAE, "vae", vae_inputs, vae_beta_run,
+         vae_beta_judge),
     Item("vae.kl_present", 1, "The VAE's loss contains the KL term: moving z_mean away from 0 "
-         "raises it by the KL, and the training step follows the KL's gradient.", VAE, "vae", vae_inputs, vae_kl_run, vae_kl_judge),
+         "raises it by the KL, and the training step follows the KL's gradient.", VAE, "vae",
+         vae_inputs, vae_kl_run, vae_kl_judge),
     Item("vae.samples_z", 2, "In training and inference alike the VAE decodes a sample "
-         "z ~ q(z|x), not z_mean.",
+         "z ~ q(z|x), not z_mean, and its loss is the negative ELBO at that sample.",
          ("build_vae", "Sampling", "reparameterize", "gaussian_nll"), "vae", vae_samples_inputs,
          vae_samples_run, vae_samples_judge),
     Item("vae.learning_rate", 1, "build_vae's optimizer stores the learning_rate it is given, "
-         "and its training step depends on the rate through the stored rate alone.", ("build_vae",), "vae", vae_inputs, vae_learning_rate_run,
-         vae_learning_rate_judge),
+         "and its training step depends on the rate through the stored rate alone.",
+         ("build_vae",), "vae", vae_inputs, vae_learning_rate_run, vae_learning_rate_judge),
     Item("vae.fit_lowers_loss", 2, "The VAE's training step descends the negative ELBO alone "
          "(its first step moves against the ELBO's gradient, and the loss it reports ignores the "
-         "weights the ELBO ignores); three epochs on 1,000 MNIST digits lower it on held-out digits.", VAE + ("build_encoder", "build_decoder"), "fit",
-         fit_inputs, fit_run, fit_judge),
+         "weights the ELBO ignores); three epochs on 1,000 MNIST digits lower it on held-out "
+         "digits, where evaluate reports the negative ELBO of its own encoder and decoder.",
+         VAE + ("build_encoder", "build_decoder"), "fit", fit_inputs, fit_run, fit_judge),
 ]
