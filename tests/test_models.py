@@ -83,6 +83,7 @@ def test_conv_architecture_shapes():
     assert probs.shape == (2, 28, 28, 1) and 0 <= probs.min() and probs.max() <= 1
 
 
+@pytest.mark.slow
 def test_fit_reports_loss_as_reconstruction_plus_beta_kl():
     """fit and evaluate report loss = reconstruction_loss + beta * kl_loss, on validation too."""
     encoder = keras_vae.build_encoder((784,), 4, (32,))
