@@ -518,7 +518,7 @@ def _elbo(graphs, x):
                  + witness.kl_divergence(z_mean, z_log_var).mean())
 
 
-def _monte_carlo_elbo(graphs, x, draws=32, chunk=4000):
+def _monte_carlo_elbo(graphs, x, draws=32, chunk=1024):
     """The runner's estimate of the expected negative ELBO (beta = 1) per digit, in float64,
     through the exported encoder and decoder: `(value, standard error of one evaluate)`,
     the latter from the spread of each digit's reconstruction over `draws` NumPy noises."""
@@ -526,10 +526,12 @@ def _monte_carlo_elbo(graphs, x, draws=32, chunk=4000):
     rng = np.random.default_rng(1)
     z = (z_mean[:, None] + np.exp(0.5 * z_log_var)[:, None]
          * rng.normal(size=(len(x), draws, z_mean.shape[1]))).reshape(-1, z_mean.shape[1])
-    probs = np.concatenate([graphs.call("vae", np.float32(z[i:i + chunk]), endpoint="decoder")
-                            for i in range(0, len(z), chunk)])
-    nll = witness.bernoulli_nll(np.repeat(x, draws, axis=0),
-                                np.clip(np.float64(probs), 1e-7, 1 - 1e-7)).reshape(len(x), draws)
+    nll = []
+    for start in range(0, len(z), chunk):  # a chunk at a time keeps the runner's memory flat
+        probs = graphs.call("vae", np.float32(z[start:start + chunk]), endpoint="decoder")
+        digits = x[np.arange(start, min(start + chunk, len(z))) // draws]
+        nll.append(witness.bernoulli_nll(digits, np.clip(np.float64(probs), 1e-7, 1 - 1e-7)))
+    nll = np.concatenate(nll).reshape(len(x), draws)
     kl = witness.kl_divergence(z_mean, z_log_var)
     # One evaluate draws one noise per digit: its batch mean varies by the digits' variances
     # over B**2, and this estimate's own by that over `draws`.
