@@ -5,13 +5,9 @@ import keras
 
 from keras_vae import *  # noqa: F401,F403
 from keras_vae.reference import models as reference
+from tests.mutants.probe_switching_fit import _is_probe
 
 MUST_FAIL = ("vae.fit_lowers_loss",)
-
-
-def _is_probe(encoder):
-    dense = [layer for layer in encoder.layers if isinstance(layer, keras.layers.Dense)]
-    return len(dense) == 2 and dense[1].input is dense[0].output
 
 
 def build_vae(encoder, decoder, likelihood="bernoulli", sigma=1.0, beta=1.0, learning_rate=1e-3):
