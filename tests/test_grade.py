@@ -52,6 +52,17 @@ def test_graded_inputs_depend_on_the_seed_and_repeat_for_the_same_seed():
     assert first["x"].shape[1] != 784
 
 
+def test_the_fit_item_runs_in_a_runner_of_its_own_after_the_others():
+    items = {item.id: item for item in rubric.rubric()}
+    pending = list(items)
+    first = rubric.runner_batch(items, pending)
+    assert "vae.fit_lowers_loss" not in first and "vae.learning_rate" in first
+    rest = [i for i in pending if i not in first]
+    assert rubric.runner_batch(items, rest) == ["vae.fit_lowers_loss"] == rest
+    # A runner that stopped part-way leaves the rest of its group to the next one.
+    assert rubric.runner_batch(items, first[5:] + rest) == first[5:]
+
+
 def test_not_implemented_only_when_the_students_own_code_raises():
     """A stub's NotImplementedError reads 'not implemented yet'; Keras' own reads as Keras'."""
     own = {"type": "NotImplementedError", "message": "build_vae", "in_submission": True}

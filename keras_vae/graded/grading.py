@@ -122,15 +122,17 @@ class Grading:
             pending = [name for name in pending if name not in done]
 
     def run_all(self, home, out):
-        """Runs runners until every item whose export was written has its verdict."""
+        """Runs runners until every item whose export was written has its verdict: a runner
+        per group of `rubric.runner_batch`, one after another, and another where one stopped."""
         pending = [i for i, item in self.items.items()
                    if item.export in self.facts and self.rows[i]["status"] == "not run"]
         inputs = {i: rubric.inputs(self.items[i], self.configs[self.items[i].export], self.seed)
                   for i in pending}
         while pending and time.monotonic() < self.limits.deadline:
+            batch = rubric.runner_batch(self.items, pending)
             jobs = [{"id": i, "inputs": channel.to_data(inputs[i], keep_dtype=True)}
-                    for i in pending]
-            outcome = children.run("runner.py", {"folder": out, "items": jobs}, pending,
+                    for i in batch]
+            outcome = children.run("runner.py", {"folder": out, "items": jobs}, batch,
                                    self.user, home, self.limits, package_root=self.package_root)
             self.ran(outcome)
             for item_id, result in outcome.results.items():

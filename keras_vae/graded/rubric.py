@@ -57,6 +57,23 @@ def configs():
     return {**layers.CONFIGS, **losses.CONFIGS, **models.CONFIGS}
 
 
+# Exports whose items run in a runner of their own. TensorFlow never frees a SavedModel it has
+# loaded, so a runner's memory grows with every archive it loads: the fit item loads its export
+# four times (fresh copies, so that no state carries from one measurement to the next) and
+# trains it, and in a runner of its own it adds none of that to the others'.
+OWN_RUNNER = frozenset({"fit"})
+
+
+def runner_batch(items, pending):
+    """The ids among `pending` that the next runner runs: those that share the runner group of
+    the first (`OWN_RUNNER`), in order. `items` maps ids to items."""
+    def group(item_id):
+        export = items[item_id].export
+        return export if export in OWN_RUNNER else None
+
+    return [i for i in pending if group(i) == group(pending[0])]
+
+
 def inputs(item, config, seed):
     """The graded inputs of `item`, its export's configuration included."""
     return dict(config, **item.make_inputs(item_rng(seed, item.id), config))

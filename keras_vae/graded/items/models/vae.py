@@ -170,11 +170,8 @@ def vae_beta_run(graphs, inputs):
     x = inputs["x_binary"]
     graphs.set_by_shape("beta", _probe_weights(inputs))
     observed = {"loss": _evaluated(graphs, "beta", x)}
-    # The training step reports the loss at the weights before its update: a fresh copy, so
-    # that the step leaves the weights of the one evaluated alone.
-    copy = type(graphs)(graphs.folder)
-    copy.set_by_shape("beta", _probe_weights(inputs))
-    logs = copy.call("beta", x, x, endpoint="train_step")
+    # The training step reports the loss at the weights before its update, those evaluated.
+    logs = graphs.call("beta", x, x, endpoint="train_step")
     assert isinstance(logs, dict) and "loss" in logs, (
         f"vae.train_step: expected a `loss` among the reported metrics, received "
         f"{sorted(logs) if isinstance(logs, dict) else type(logs).__name__}.")
@@ -208,11 +205,11 @@ def vae_kl_run(graphs, inputs):
     # at 0, agrees with the weights); less the step of a fresh copy on a batch of zeros,
     # where z_mean = 0 and the KL's gradient on A and B is 0, so that what an optimizer does
     # from its state alone (ScheduleFreeAdamW's copy of the weights it was built with, Ftrl's
-    # pull of A to 0) cancels.
+    # pull of A to 0) cancels. The evaluations above change neither the weights nor the
+    # optimizer's state, and with the decoder ignoring z the noise moves no gradient.
     weights = _probe_weights(inputs, decoder_scale=0.0)
     steps = []
-    for copy, batch in ((type(graphs)(graphs.folder), x),
-                        (type(graphs)(graphs.folder), np.zeros_like(x))):
+    for copy, batch in ((graphs, x), (type(graphs)(graphs.folder), np.zeros_like(x))):
         copy.set_by_shape("bernoulli", weights)
         copy.call("bernoulli", batch, batch, endpoint="train_step")
         steps.append({tuple(v.shape): v.numpy() - weights[tuple(v.shape)]
