@@ -42,7 +42,7 @@ def _fail_pending(rows, item_ids, message):
 
 
 class Grading:
-    """The rubric's rows for one submission, filled in by the two children."""
+    """The rubric's rows for one submission, filled in by its children: the exporter, then the runners."""
 
     def __init__(self, impl_name, paths, seed, limits, user=None):
         self.impl_name, self.paths, self.seed = impl_name, paths, seed
