@@ -63,6 +63,26 @@ def test_the_fit_item_runs_in_a_runner_of_its_own_after_the_others():
     assert rubric.runner_batch(items, first[5:] + rest) == first[5:]
 
 
+def _judge_fit(reported, monte_carlo=(100.0, 0.5, 0.1)):
+    item = next(i for i in rubric.rubric() if i.id == "vae.fit_lowers_loss")
+    observed = {"facts": {}, "before": 200.0, "after": 100.0, "changed": 0.1, "descent": -1.0,
+                "quiet_logs": None, "reported": reported, "monte_carlo": list(monte_carlo)}
+    try:
+        item.judge({}, observed)
+    except AssertionError as failure:
+        return str(failure)
+    return None
+
+
+def test_fit_judges_the_mean_of_evaluates_that_drew_their_own_noise_more_tightly():
+    """Sixteen evaluates 1 nat off the estimate, each with a standard error of 0.5: their mean
+    has an error of 0.16 and fails; evaluates that all drew the same noise count as one."""
+    spread = [101.0 + 0.3 * (-1) ** k for k in range(16)]
+    assert "mean loss of 16 evaluates" in _judge_fit(spread)
+    assert _judge_fit([101.0] * 16) is None
+    assert _judge_fit([100.2 + 0.3 * (-1) ** k for k in range(16)]) is None
+
+
 def test_not_implemented_only_when_the_students_own_code_raises():
     """A stub's NotImplementedError reads 'not implemented yet'; Keras' own reads as Keras'."""
     own = {"type": "NotImplementedError", "message": "build_vae", "in_submission": True}
