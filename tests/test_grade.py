@@ -196,9 +196,11 @@ def test_reference_scores_full_marks(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("solution", ["alternative", "subclassed"])
+@pytest.mark.parametrize("solution", ["alternative", "subclassed", "batchnorm_generator"])
 def test_correct_solutions_in_other_styles_score_full_marks(solution, tmp_path):
-    """TF/TFP with RMSprop, and subclassed models with tuples and squashed Gaussian means."""
+    """TF/TFP with RMSprop, subclassed models with tuples and squashed Gaussian means, and
+    networks with BatchNormalization and Dropout whose noise comes from an unseeded
+    tf.random.Generator."""
     _, results = run_grader(f"tests.solutions.{solution}", tmp_path, "--seed", "31337")
     failed = {k: t["output"] for k, t in scored(results).items() if t["status"] == "failed"}
     assert results["score"] == max_score(), failed

@@ -14,10 +14,12 @@ def expect_model(facts, what):
 
 
 def _gradients_reach(graphs, name, x):
-    """Which of the archive's variables the sum of its outputs depends on."""
+    """Which of the archive's trainable variables the sum of its outputs depends on (a
+    BatchNormalization's moving statistics are variables too, but no gradient reaches them)."""
     import tensorflow as tf
 
-    model, variables = graphs.load(name), graphs.variables(name)
+    model = graphs.load(name)
+    variables = [v for v in graphs.variables(name) if v.trainable]
     with tf.GradientTape() as tape:
         outputs = model.call(tf.constant(x))
         total = tf.add_n([tf.reduce_sum(o * o) for o in tf.nest.flatten(outputs)])

@@ -8,17 +8,41 @@ from keras_vae.graded.items.models.vae_probes import probe_weights
 from keras_vae.graded.witness import array, expect_close, expect_shape
 
 
+def _read_by(model, endpoints):
+    """The variables that the functions of a loaded archive's `endpoints` read, by id, in
+    the order they capture them."""
+    return {id(v): v for endpoint in endpoints if hasattr(model, endpoint)
+            for function in getattr(model, endpoint).concrete_functions
+            for v in function.variables}
+
+
 def _rate_variables(model):
     """The float scalars that a loaded archive's `train_step` reads and its forward endpoints
     do not: the optimizer's learning rate is one of them, as the optimizer stores it."""
-    def read_by(endpoints):
-        return {id(v): v for endpoint in endpoints if hasattr(model, endpoint)
-                for function in getattr(model, endpoint).concrete_functions
-                for v in function.variables}
-
-    forward = read_by(FORWARD_ENDPOINTS)
-    return [v for key, v in read_by(["train_step"]).items() if key not in forward
+    forward = _read_by(model, FORWARD_ENDPOINTS)
+    return [v for key, v in _read_by(model, ["train_step"]).items() if key not in forward
             and v.shape.rank == 0 and v.dtype.is_floating]
+
+
+def _state(model):
+    """The values that a loaded archive's training step reads, in order."""
+    return [v.numpy() for v in _read_by(model, ["train_step"]).values()]
+
+
+def _give_state(values, model):
+    """Gives the training step of `model` the `values` another archive's step read (`_state`),
+    all but its stored rate, where the two steps read values of the same shapes and types in
+    the same order: its noise generator's state and its optimizer's, so that a `Sampling`
+    whose generator was not seeded (`tf.random.Generator.from_non_deterministic_state()`)
+    draws the same noise in both."""
+    variables = list(_read_by(model, ["train_step"]).values())
+    rates = {id(v) for v in _rate_variables(model)}
+    if len(values) == len(variables) and all(
+            tuple(v.shape) == value.shape and v.dtype.as_numpy_dtype == value.dtype
+            for v, value in zip(variables, values)):
+        for variable, value in zip(variables, values):
+            if id(variable) not in rates:
+                variable.assign(value)
 
 
 def _encoder_kernel(graphs, name, shape):
@@ -29,14 +53,19 @@ def vae_learning_rate_run(graphs, inputs):
     rate_a, rate_b = inputs["learning_rates"]
     observed = {name: [float(v.numpy()) for v in _rate_variables(graphs.load(name))]
                 for name in ("rate_a", "rate_b")}
-    # First steps from the same weights, data and noise (the export seeds both VAEs alike):
-    # of the VAE built with rate_a, of the one built with rate_b, and of a fresh copy of the
-    # first whose stored rate is set to rate_b.
+    # First steps from the same weights, data and noise (the export seeds both VAEs alike,
+    # and the second is given the first's state as loaded): of the VAE built with rate_a, of
+    # the one built with rate_b, and of a fresh copy of the first whose stored rate is set to
+    # rate_b.
     x, shape, steps = inputs["x_binary"], inputs["enc_kernel"].shape, {}
     for key, copy, name in (("a", graphs, "rate_a"), ("b", graphs, "rate_b"),
                             ("a_at_b", type(graphs)(graphs.folder), "rate_a")):
         copy.set_by_shape(name, probe_weights(inputs))
         start = _encoder_kernel(copy, name, shape)
+        if key == "a":
+            state = _state(copy.load(name))
+        if key == "b":
+            _give_state(state, copy.load(name))
         if key == "a_at_b":
             for variable in _rate_variables(copy.load(name)):
                 if np.isclose(variable.numpy(), rate_a, rtol=1e-6, atol=0):
