@@ -83,6 +83,20 @@ def test_fit_judges_the_mean_of_evaluates_that_drew_their_own_noise_more_tightly
     assert _judge_fit([100.2 + 0.3 * (-1) ** k for k in range(16)]) is None
 
 
+def test_the_output_tail_keeps_the_end_of_the_submissions_own_output():
+    """The exporter runs the submission's code: however much the runners print after it, the
+    end of the exporter's output stays in the tail, and the tail stays bounded."""
+    from keras_vae.graded.grading import output_tail
+
+    exporter = ["x" * 9000 + "\nsubmission uid 1234567890"]
+    runners = ["runner one\n" * 400, "runner two\n" * 400]
+    tail = output_tail({"exporter.py": exporter, "runner.py": runners})
+    assert "submission uid 1234567890" in tail and tail.endswith("runner two\n")
+    assert len(tail) <= 4000
+    alone = output_tail({"exporter.py": exporter, "runner.py": []})
+    assert len(alone) == 4000 and alone.endswith("submission uid 1234567890")
+
+
 def test_not_implemented_only_when_the_students_own_code_raises():
     """A stub's NotImplementedError reads 'not implemented yet'; Keras' own reads as Keras'."""
     own = {"type": "NotImplementedError", "message": "build_vae", "in_submission": True}

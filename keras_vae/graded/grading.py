@@ -42,7 +42,8 @@ def _fail_pending(rows, item_ids, message):
 
 
 class Grading:
-    """The rubric's rows for one submission, filled in by its children: the exporter, then the runners."""
+    """The rubric's rows for one submission, filled in by its children: the exporter, then
+    the runners."""
 
     def __init__(self, impl_name, paths, seed, limits, user=None):
         self.impl_name, self.paths, self.seed = impl_name, paths, seed
@@ -52,14 +53,15 @@ class Grading:
         makers = rubric.configs()
         self.configs = {name: makers[name](rubric.config_rng(seed, name))
                         for name in dict.fromkeys(item.export for item in self.items.values())}
-        self.facts, self.outputs, self.forbidden = {}, [], []
+        self.facts, self.forbidden = {}, []
+        self.outputs = {"exporter.py": [], "runner.py": []}  # each child's output, by script
         self.import_failure = None  # (first item id, message) once the import failed
         self.package_root = None  # the folder of the package copy the children run, if any
         self.namespaces = None  # the namespaces every stage's child ran in, once one ran
 
-    def ran(self, outcome):
+    def ran(self, script, outcome):
         """Keeps a child's output and the namespaces it shared with every child before it."""
-        self.outputs.append(outcome.output)
+        self.outputs[script].append(outcome.output)
         got = set(outcome.namespaces)
         self.namespaces = got if self.namespaces is None else self.namespaces & got
 
@@ -94,7 +96,7 @@ class Grading:
                                    pending, self.user, home, self.limits,
                                    {name: len(self.using(name)) for name in pending},
                                    self.package_root)
-            self.ran(outcome)
+            self.ran("exporter.py", outcome)
             if outcome.import_error is not None:
                 text = feedback.error_message(outcome.import_error)
                 if text == feedback.NOT_IMPLEMENTED:
@@ -134,7 +136,7 @@ class Grading:
                     for i in batch]
             outcome = children.run("runner.py", {"folder": out, "items": jobs}, batch,
                                    self.user, home, self.limits, package_root=self.package_root)
-            self.ran(outcome)
+            self.ran("runner.py", outcome)
             for item_id, result in outcome.results.items():
                 item = self.items[item_id]
                 error = result.get("error") if isinstance(result, dict) else None
@@ -239,8 +241,20 @@ def grade_found(impl_name, paths, seed, seed_kind, limits, user, containment, fi
     if grading.namespaces is not None:
         report["containment"] += f"; each stage ran in {namespaces.describe(grading.namespaces)}"
     report["findings"] += grading.forbidden[:20]
-    report["output_tail"] = "\n".join(grading.outputs)[-4000:]
+    report["output_tail"] = output_tail(grading.outputs)
     return list(grading.rows.values()), report
+
+
+def output_tail(outputs, size=4000, exporter=2500):
+    """The end of what the children printed, at most `size` characters: the end of the
+    exporters' output first (at least `exporter` characters of it where it has them: the
+    submission's own code runs there), then the end of the runners' (their graphs' prints and
+    TensorFlow's)."""
+    runners = "\n".join(outputs["runner.py"])
+    keep = max(exporter, size - len(runners) - bool(runners))
+    first = "\n".join(outputs["exporter.py"])[-keep:]
+    rest = runners[-max(0, size - len(first) - 1):] if size > len(first) + 1 else ""
+    return "\n".join(part for part in (first, rest) if part)
 
 
 def _remove(folder, seconds):
