@@ -73,17 +73,20 @@ def encoder_hidden_run(graphs, inputs):
 def encoder_signed_run(graphs, inputs):
     return {"network": observe_network(graphs, "main", inputs["x"][:8]),
             "set": encoder_weights_run(graphs, "main", inputs["x"], inputs["weights_seed"],
-                                       inputs["latent_dims"][1])}
+                                       inputs["latent_dims"][1], negate=True)}
 
 
 def encoder_signed_judge(inputs, observed):
     expect_network(observed["network"], "build_encoder", inputs["num_pixels"])
     d = inputs["latent_dims"][1]
-    _, z_log_var = expect_pair(observed["set"]["first"], "encoder(x)")
-    z_log_var = array(z_log_var, "z_log_var")
+    # With the drawn heads and with the same heads negated: a linear head gives values and
+    # their negatives, whatever sign the drawn weights happen to give them all.
+    z_log_var = np.concatenate([array(expect_pair(observed["set"][key], "encoder(x)")[1],
+                                      "z_log_var").ravel() for key in ("first", "negated")])
     assert z_log_var.size and np.min(z_log_var) < 0 < np.max(z_log_var), (
-        f"z_log_var with weights drawn like an initializer's: expected values of both signs, "
-        f"received [{np.min(z_log_var):.4f}, {np.max(z_log_var):.4f}].\nLikely mistake: a ReLU "
+        f"z_log_var with weights drawn like an initializer's, and with its output layers "
+        f"negated: expected values of both signs, received "
+        f"[{np.min(z_log_var):.4f}, {np.max(z_log_var):.4f}].\nLikely mistake: a ReLU "
         "(or softplus, or a negated ReLU) on the log-variance head; log(sigma**2) < 0 whenever "
         "sigma < 1, so the head must be linear.")
     scaled_outputs(observed["set"], "build_encoder", [(d,), (d,)])
@@ -92,17 +95,21 @@ def encoder_signed_judge(inputs, observed):
 def encoder_unbounded_run(graphs, inputs):
     # The heads are scaled until the outputs would pass -12 and +12 if the heads are linear.
     return {"set": encoder_weights_run(graphs, "main", inputs["x"], inputs["weights_seed"] + 1,
-                                       inputs["latent_dims"][1], target=12.0)}
+                                       inputs["latent_dims"][1], target=12.0, negate=True)}
 
 
 def encoder_unbounded_judge(inputs, observed):
     d = inputs["latent_dims"][1]
-    outputs = expect_pair(observed["set"]["scaled"], "encoder(x)")
-    for name, value in zip(("z_mean", "z_log_var"), outputs):
-        value = array(value, name)
+    # The scaled heads and the same heads negated: linear heads reach both sides, whatever
+    # sign the drawn weights gave every output.
+    outputs = zip(expect_pair(observed["set"]["scaled"], "encoder(x)"),
+                  expect_pair(observed["set"]["negated_scaled"], "encoder(x)"))
+    for name, values in zip(("z_mean", "z_log_var"), outputs):
+        value = np.concatenate([array(v, name).ravel() for v in values])
         assert value.size and value.max() > 10 and value.min() < -10, (
             f"{name} with weights drawn like an initializer's and the heads scaled by "
-            f"{float(observed['set']['factor']):.3g}: expected values beyond -10 and +10, "
+            f"{float(observed['set']['factor']):.3g}, and negated: expected values beyond -10 "
+            "and +10, "
             f"received [{value.min():.3f}, {value.max():.3f}].\nLikely mistake: a squashing, "
             f"clipping or one-sided activation (tanh, sigmoid, relu, a clip) on the {name} "
             "head; posterior means and log-variances are unbounded, so the heads are linear.")

@@ -92,7 +92,8 @@ def _spread(outputs, logits):
     return min(reach)
 
 
-def set_weights_run(graphs, name, x, seed, widths, heads=1, target=None, logits=False):
+def set_weights_run(graphs, name, x, seed, widths, heads=1, target=None, logits=False,
+                    negate=False):
     """Draws every weight as an initializer would, at a trained scale, runs the network on `x`,
     then scales its output layers (the last `heads` kernels and biases of the first of `widths`
     the model has) by a factor and runs it again. Whatever the hidden layers, the outputs of
@@ -101,6 +102,11 @@ def set_weights_run(graphs, name, x, seed, widths, heads=1, target=None, logits=
     Args:
         target: where given, the factor takes the outputs (their logits with `logits`) to this
             distance from 0 on both sides, else it is drawn in [1.5, 2.5].
+        negate: also run it with the output layers negated, as drawn (`"negated"`) and as
+            scaled (`"negated_scaled"`): linear output layers then give the outputs with their
+            signs flipped, so that both signs are reached whatever sign the draw gave them all;
+            the target's distance is then reached on one side by the outputs, on the other by
+            their negations.
     """
     rng = np.random.default_rng(seed)
     trainable = [v for v in graphs.variables(name) if v.trainable]
@@ -109,14 +115,30 @@ def set_weights_run(graphs, name, x, seed, widths, heads=1, target=None, logits=
     first = graphs.call(name, x)
     output = next((found for found in (_output_layers(trainable, w, heads) for w in widths)
                    if found), [])
+    negated = _negated(graphs, name, x, output) if negate else None
     factor = float(rng.uniform(1.5, 2.5))
     if target is not None:
-        spread = _spread(first, logits)
+        reached = first if negated is None else [
+            np.concatenate([a, b]) for a, b in zip(_outputs(first), _outputs(negated))]
+        spread = _spread(reached, logits)
         factor = float(min(target / spread, 1e4)) if spread > 0 else 1.0
     for variable in output:
         variable.assign(variable * factor)
-    return {"first": first, "scaled": graphs.call(name, x), "factor": factor,
-            "found": len(output)}
+    observed = {"first": first, "scaled": graphs.call(name, x), "factor": factor,
+                "found": len(output)}
+    if negate:
+        observed.update(negated=negated, negated_scaled=_negated(graphs, name, x, output))
+    return observed
+
+
+def _negated(graphs, name, x, output):
+    """The outputs with the `output` variables negated, which are then put back."""
+    for variable in output:
+        variable.assign(-variable)
+    outputs = graphs.call(name, x)
+    for variable in output:
+        variable.assign(-variable)
+    return outputs
 
 
 def _outputs(values):
