@@ -83,6 +83,38 @@ def test_fit_judges_the_mean_of_evaluates_that_drew_their_own_noise_more_tightly
     assert _judge_fit([100.2 + 0.3 * (-1) ** k for k in range(16)]) is None
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_probes_noise_bound_holds_and_is_tight_for_monte_carlo_noise(seed):
+    """The tolerance the `vae.*` loss items add for the sampling noise, against 1,000 NumPy
+    draws of z through the probe weights (z_log_var varying by example): every draw's batch
+    loss lies within the bound of its value at z_mean, and the largest lies within a factor 4
+    of it, so the bound neither fails a correct VAE nor excuses a wrong one."""
+    from keras_vae.graded import witness
+    from keras_vae.graded.items.models import vae_loss, vae_probes
+
+    rng = np.random.default_rng(seed)
+    config = vae_probes.vae_config(rng)
+    inputs = vae_probes.vae_inputs(rng, config)
+    draws, sigma = np.random.default_rng(100 + seed), config["sigma"]
+    cases = [(inputs["x_binary"], False, ""), (vae_loss._aligned(inputs), False, ""),
+             (inputs["x_soft"], True, ""), (inputs["x_image"], False, "image_")]
+    for x, gaussian, prefix in cases:
+        z_mean, z_log_var, _ = vae_probes.forward(inputs, x, prefix=prefix)
+        kernel, bias = inputs[prefix + "dec_kernel"], inputs[prefix + "dec_bias"]
+
+        def loss(z):
+            out = (z @ kernel + bias).reshape(x.shape)
+            nll = (witness.gaussian_nll(x, out, sigma) if gaussian
+                   else witness.bernoulli_nll(x, witness.sigmoid(out)))
+            return nll.mean()
+
+        std = np.exp(0.5 * z_log_var)
+        moves = np.abs([loss(z_mean + std * draws.standard_normal(z_mean.shape)) - loss(z_mean)
+                        for _ in range(1000)])
+        bound = vae_probes.noise_bound(inputs, x, gaussian, sigma, prefix)
+        assert moves.max() < bound < 4 * moves.max(), (x.shape, gaussian, moves.max(), bound)
+
+
 def test_the_output_tail_keeps_the_end_of_the_submissions_own_output():
     """The exporter runs the submission's code: however much the runners print after it, the
     end of the exporter's output stays in the tail, and the tail stays bounded."""

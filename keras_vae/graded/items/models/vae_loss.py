@@ -4,7 +4,8 @@
 import numpy as np
 
 from keras_vae.graded import witness
-from keras_vae.graded.items.models.vae_probes import evaluated, forward, noise_bound, probe_weights
+from keras_vae.graded.items.models.vae_probes import (evaluated, forward, noise_bound,
+                                                      posterior_std, probe_weights)
 from keras_vae.graded.witness import array, expect_close, expect_shape
 
 
@@ -25,7 +26,7 @@ def vae_compiled_judge(inputs, observed):
     # vae(x) is the decoder's output at z = z_mean + std * eps: each logit lies within
     # 6 * (std @ |C|) of its value at z_mean (every |eps| under 6 but for a probability of
     # 2e-9 each), and a sigmoid's slope is at most 1/4.
-    std = np.exp(0.5 * inputs["log_var_bias"])
+    std = posterior_std(inputs, x)
     expect_close(observed["output"], forward(inputs, x)[2], "vae(x) with the probe models",
                  "vae(x) must return the decoder's reconstruction of the sampled z.",
                  rtol=1e-4, atol=1e-5 + 1.5 * (std @ np.abs(inputs["dec_kernel"])))
@@ -105,7 +106,7 @@ def vae_beta_judge(inputs, observed):
 
 
 def vae_kl_run(graphs, inputs):
-    graphs.set_by_shape("bernoulli", probe_weights(inputs, decoder_scale=0.0))
+    graphs.set_by_shape("bernoulli", probe_weights(inputs))
     x = inputs["x_binary"]
     observed = {"loss": evaluated(graphs, "bernoulli", x),
                 "aligned_loss": evaluated(graphs, "bernoulli", _aligned(inputs))}
@@ -114,9 +115,9 @@ def vae_kl_run(graphs, inputs):
     # at 0, agrees with the weights); less the step of a fresh copy on a batch of zeros,
     # where z_mean = 0 and the KL's gradient on A and B is 0, so that what an optimizer does
     # from its state alone (ScheduleFreeAdamW's copy of the weights it was built with, Ftrl's
-    # pull of A to 0) cancels. The evaluations above change neither the weights nor the
-    # optimizer's state, and with the decoder ignoring z the noise moves no gradient.
-    weights = probe_weights(inputs, decoder_scale=0.0)
+    # pull of A to 0) cancels. Evaluating changes neither the optimizer's state nor, once
+    # these weights are set, the weights.
+    weights = probe_weights(inputs, decoder_scale=0.0, log_var_scale=0.0)
     steps = []
     for copy, batch in ((graphs, x), (type(graphs)(graphs.folder), np.zeros_like(x))):
         copy.set_by_shape("bernoulli", weights)
@@ -140,23 +141,23 @@ def _aligned(inputs):
 
 def vae_kl_judge(inputs, observed):
     # Both batches are evaluated with targets equal to inputs, so that a VAE that
-    # reconstructs its input (the Keras tutorial's `x, _ = data`) is judged alike. The decoder
-    # ignores z, so its output is the same for every example and every noise: the two losses
-    # differ by the reconstruction of each batch under that constant output, and by the KL.
-    losses = []
+    # reconstructs its input (the Keras tutorial's `x, _ = data`) is judged alike. The two
+    # losses differ by the reconstruction of each batch, known at z_mean up to the noise, and
+    # by the KL, large on the second batch.
+    losses, bound = [], 1e-2
     for batch in (inputs["x_binary"], _aligned(inputs)):
-        z_mean, z_log_var, probs = forward(inputs, batch, decoder_scale=0.0)
+        z_mean, z_log_var, probs = forward(inputs, batch)
         losses.append((witness.bernoulli_nll(batch, probs).mean(),
                        witness.kl_divergence(z_mean, z_log_var).mean()))
+        bound += noise_bound(inputs, batch)
     expected = (losses[1][0] - losses[0][0]) + (losses[1][1] - losses[0][1])
     received = (float(array(observed["aligned_loss"], "loss"))
                 - float(array(observed["loss"], "loss")))
     expect_close(received, expected, "evaluate's loss on a batch whose z_mean is far from 0, "
-                 "less its loss on the binary batch (decoder kernel 0, so that the "
-                 "reconstruction does not depend on z); the KL accounts for "
+                 "less its loss on the binary batch; the KL accounts for "
                  f"{losses[1][1] - losses[0][1]:.5g} of that",
                  "the KL divergence is missing from the loss: the model needs a "
-                 "KLDivergenceLayer on [z_mean, z_log_var].", rtol=1e-3, atol=1e-2)
+                 "KLDivergenceLayer on [z_mean, z_log_var].", rtol=1e-3, atol=bound)
     # d KL / d B = z_mean^T (0.5 * (exp(b) - 1)) / batch_size, with exp(b) under 0.02: the KL
     # pulls row i of B along the batch mean of z_mean[:, i]; without the KL, B's gradient is
     # 0 on both batches and the two steps are the same.

@@ -29,8 +29,10 @@ def vae_inputs(rng, config):
             "x_soft": rng.uniform(size=(32, n)).astype(np.float32),
             **_image_inputs(rng, config),
             # z_log_var as a VAE trained on MNIST has it: posterior standard deviations of
-            # 0.02 to 0.14, so that the probes look like use and z is not z_mean.
-            "log_var_bias": rng.uniform(-8.0, -4.0, size=d)}
+            # 0.02 to 0.14, so that the probes look like use and z is not z_mean; and a
+            # kernel that makes it vary from example to example, as an encoder's does.
+            "log_var_bias": rng.uniform(-8.0, -4.0, size=d),
+            "log_var_kernel": rng.normal(scale=0.3, size=(d, d))}
 
 
 def _image_inputs(rng, config):
@@ -43,21 +45,26 @@ def _image_inputs(rng, config):
             "x_image": (rng.uniform(size=(32,) + shape) < 0.3).astype(np.float32)}
 
 
-def probe_weights(inputs, decoder_scale=1.0, prefix=""):
+def probe_weights(inputs, decoder_scale=1.0, log_var_scale=1.0, prefix=""):
     """The probe models' weights by shape (`exports.probe_models`); `prefix="image_"` for the
     VAE on images."""
     n, d = inputs[prefix + "enc_kernel"].shape
-    return {(n, d): inputs[prefix + "enc_kernel"], (d, d): np.zeros((d, d)),
+    return {(n, d): inputs[prefix + "enc_kernel"], (d, d): log_var_scale * inputs["log_var_kernel"],
             (d,): inputs["log_var_bias"], (d, n): decoder_scale * inputs[prefix + "dec_kernel"],
             (n,): inputs[prefix + "dec_bias"]}
 
 
-def forward(inputs, x, gaussian=False, decoder_scale=1.0, prefix=""):
+def forward(inputs, x, gaussian=False, decoder_scale=1.0, log_var_scale=1.0, prefix=""):
     z_mean = np.float64(x).reshape(len(x), -1) @ inputs[prefix + "enc_kernel"]
     logits = z_mean @ (decoder_scale * inputs[prefix + "dec_kernel"]) + inputs[prefix + "dec_bias"]
     logits = logits.reshape(x.shape)
-    z_log_var = np.broadcast_to(inputs["log_var_bias"], z_mean.shape)
+    z_log_var = z_mean @ (log_var_scale * inputs["log_var_kernel"]) + inputs["log_var_bias"]
     return z_mean, z_log_var, logits if gaussian else witness.sigmoid(logits)
+
+
+def posterior_std(inputs, x, prefix=""):
+    """Each example's posterior standard deviations under the probe weights."""
+    return np.exp(0.5 * forward(inputs, x, prefix=prefix)[1])
 
 
 def noise_bound(inputs, x, gaussian=False, sigma=1.0, prefix=""):
@@ -71,18 +78,21 @@ def noise_bound(inputs, x, gaussian=False, sigma=1.0, prefix=""):
     1e-7) and h = 1 / sigma**2 is the Gaussian's. Over a batch of B examples, the mean of
     g . dl is normal with mean 0 and variance sum_b |std * (C @ g_b)|**2 / B**2, bounded by 6
     standard deviations but for a probability of 2e-9; the mean of |dl|**2 is
-    sum_b eps_b^T M eps_b / B with M = diag(std) C C^T diag(std), bounded by
-    tr(M) * (1 + 2 * sqrt(t / B) + 2 * t / B) but for a probability of exp(-t) (Laurent and
-    Massart 2000, lemma 1, with tr(M) above M's Frobenius and operator norms), t = 20.
+    sum_b eps_b^T M_b eps_b / B with M_b = diag(std_b) C C^T diag(std_b), a sum of weighted
+    chi-squares whose weights (the eigenvalues of the M_b) have a sum of T = sum_b tr(M_b), a
+    Euclidean norm under sqrt(sum_b tr(M_b)**2) and a largest one under max_b tr(M_b); it lies
+    below T + 2 * sqrt(t * sum_b tr(M_b)**2) + 2 * t * max_b tr(M_b) but for a probability of
+    exp(-t) (Laurent and Massart 2000, lemma 1), t = 20.
     """
-    kernel, std = inputs[prefix + "dec_kernel"], np.exp(0.5 * inputs["log_var_bias"])
+    kernel, std = inputs[prefix + "dec_kernel"], posterior_std(inputs, x, prefix)
     size = len(x)
     outputs = forward(inputs, x, gaussian, prefix=prefix)[2].reshape(size, -1)
     slope = outputs - np.float64(x).reshape(size, -1)
     slope, curvature = (slope / sigma**2, 1 / sigma**2) if gaussian else (slope, 0.25)
     linear = 6 * np.sqrt(np.sum((std * (slope @ kernel.T)) ** 2)) / size
-    trace, t = np.sum(std**2 * np.sum(kernel**2, axis=1)), 20.0
-    return linear + curvature / 2 * trace * (1 + 2 * np.sqrt(t / size) + 2 * t / size)
+    traces, t = std**2 @ np.sum(kernel**2, axis=1), 20.0
+    squares = (np.sum(traces) + 2 * np.sqrt(t * np.sum(traces**2)) + 2 * t * np.max(traces))
+    return linear + curvature / 2 * squares / size
 
 
 def evaluated(graphs, name, x, y=None):
