@@ -63,9 +63,9 @@ def test_the_fit_item_runs_in_a_runner_of_its_own_after_the_others():
     assert rubric.runner_batch(items, first[5:] + rest) == first[5:]
 
 
-def _judge_fit(reported, monte_carlo=(100.0, 0.5, 0.1)):
+def _judge_fit(reported, monte_carlo=(100.0, 0.5, 0.1), descent=-1.0):
     item = next(i for i in rubric.rubric() if i.id == "vae.fit_lowers_loss")
-    observed = {"facts": {}, "before": 200.0, "after": 100.0, "changed": 0.1, "descent": -1.0,
+    observed = {"facts": {}, "before": 200.0, "after": 100.0, "changed": 0.1, "descent": descent,
                 "quiet_logs": None, "reported": reported, "monte_carlo": list(monte_carlo)}
     try:
         item.judge({}, observed)
@@ -81,6 +81,14 @@ def test_fit_judges_the_mean_of_evaluates_that_drew_their_own_noise_more_tightly
     assert "mean loss of 16 evaluates" in _judge_fit(spread)
     assert _judge_fit([101.0] * 16) is None
     assert _judge_fit([100.2 + 0.3 * (-1) ** k for k in range(16)]) is None
+
+
+def test_a_first_step_that_moves_nothing_is_told_so_not_that_it_climbs():
+    """An optimizer that accumulates gradients over two steps leaves the weights as they were
+    after the first: the message says no move, where a step up the gradient is told it climbs."""
+    still = _judge_fit([100.0] * 16, descent=0.0)
+    assert "received no move of the weights" in still and "accumulates" in still
+    assert "move along it" in _judge_fit([100.0] * 16, descent=0.5)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -242,11 +250,13 @@ def test_reference_scores_full_marks(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("solution", ["alternative", "subclassed", "batchnorm_generator"])
+@pytest.mark.parametrize("solution", ["alternative", "subclassed", "batchnorm_generator",
+                                      "guide_subclassed"])
 def test_correct_solutions_in_other_styles_score_full_marks(solution, tmp_path):
-    """TF/TFP with RMSprop, subclassed models with tuples and squashed Gaussian means, and
+    """TF/TFP with RMSprop, subclassed models with tuples and squashed Gaussian means,
     networks with BatchNormalization and Dropout whose noise comes from an unseeded
-    tf.random.Generator."""
+    tf.random.Generator, and the Keras guide's subclassed steps whose logs nest the compiled
+    metrics."""
     _, results = run_grader(f"tests.solutions.{solution}", tmp_path, "--seed", "31337")
     failed = {k: t["output"] for k, t in scored(results).items() if t["status"] == "failed"}
     assert results["score"] == max_score(), failed

@@ -179,6 +179,19 @@ def _build_for_export(vae, shape):
         optimizer.build(vae.trainable_variables)
 
 
+def _flat_logs(logs):
+    """A training or test step's logs as `fit` reports them: nested dicts (the results of the
+    compiled metrics' container, as a step that returns `m.result()` for every metric in
+    `self.metrics` gives them) are merged into one level under their own names."""
+    flat = {}
+    for key, value in dict(logs).items():
+        if isinstance(value, dict):
+            flat.update(_flat_logs(value))
+        else:
+            flat[str(key)] = tf.cast(value, tf.float32)
+    return flat
+
+
 def _vae_archive(vae, num_pixels, extra=None):
     """`num_pixels`: the size of a flat example, or the shape of one image."""
     example = tuple(num_pixels) if isinstance(num_pixels, (list, tuple)) else (num_pixels,)
@@ -186,14 +199,12 @@ def _vae_archive(vae, num_pixels, extra=None):
     shape = [example] * 2
 
     def train_step(x, y):
-        logs = vae.train_step((x, y))
-        return {str(k): tf.cast(v, tf.float32) for k, v in dict(logs).items()}
+        return _flat_logs(vae.train_step((x, y)))
 
     def test_step(x, y):
         for metric in vae.metrics:
             metric.reset_state()
-        logs = vae.test_step((x, y))
-        return {str(k): tf.cast(v, tf.float32) for k, v in dict(logs).items()}
+        return _flat_logs(vae.test_step((x, y)))
 
     endpoints = {"train_step": (train_step, shape), "test_step": (test_step, shape),
                  "call": (lambda x: vae(x), [example]),

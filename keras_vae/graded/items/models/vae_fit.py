@@ -163,11 +163,16 @@ def fit_judge(inputs, observed):
             f"expected the same reported loss, received {moved}.\nLikely mistake: the training "
             "loss has terms beyond reconstruction + beta * KL, such as a kernel_regularizer "
             "(the contract's loss is the negative ELBO alone).")
-    assert float(observed["descent"]) < 0, (
+    descent = float(observed["descent"])
+    assert descent < 0, (
         "First training step: expected a move against the gradient of the negative ELBO "
         "(reconstruction + beta * KL, computed by the grader through your encoder and "
-        "decoder), received a move along it.\nLikely mistake: the loss has the wrong sign, or "
-        "the step follows another loss.")
+        "decoder), received "
+        + ("no move of the weights.\nLikely mistake: the first step does not update the "
+           "weights (an optimizer that accumulates gradients over several steps, or no "
+           "optimizer step in a custom train_step)." if descent == 0 else
+           "a move along it.\nLikely mistake: the loss has the wrong sign, or the step "
+           "follows another loss."))
     losses = array(observed["reported"], "loss").ravel()
     reported = float(losses.mean())
     estimate, one, own = (float(v) for v in observed["monte_carlo"])
