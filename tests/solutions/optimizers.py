@@ -2,7 +2,9 @@
 compiles with: one per built-in Keras optimizer, each given `learning_rate`.
 
 `solution(name)` returns a module with the reference's contract names and a `build_vae` that
-compiles with `keras.optimizers.<name>(learning_rate)` (`SGDMomentum`: `SGD` with momentum 0.9).
+compiles with `keras.optimizers.<name>(learning_rate)` (`SGDMomentum`: `SGD` with momentum 0.9;
+`AdamAccumulating`: `Adam` with `gradient_accumulation_steps=2`, whose first call moves no
+weight).
 Optimizers keep variables of their own (Nadam a trainable scalar): none of them is a weight
 the VAE adds. The first step of Ftrl and ScheduleFreeAdamW is not proportional to the rate (it
 also moves the weights toward what the optimizer's state assumed when it was built); every one
@@ -17,12 +19,15 @@ import keras_vae
 from keras_vae.reference.models import ReconstructionLoss
 
 OPTIMIZERS = ("Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb",
-              "Lion", "Muon", "Nadam", "RMSprop", "ScheduleFreeAdamW", "SGD", "SGDMomentum")
+              "Lion", "Muon", "Nadam", "RMSprop", "ScheduleFreeAdamW", "SGD", "SGDMomentum",
+              "AdamAccumulating")
 
 
 def optimizer(name, learning_rate):
     if name == "SGDMomentum":
         return keras.optimizers.SGD(learning_rate, momentum=0.9)
+    if name == "AdamAccumulating":
+        return keras.optimizers.Adam(learning_rate, gradient_accumulation_steps=2)
     return getattr(keras.optimizers, name)(learning_rate=learning_rate)
 
 

@@ -4,7 +4,7 @@ through the rate its optimizer stores alone."""
 import numpy as np
 
 from keras_vae.graded.graphs import FORWARD_ENDPOINTS
-from keras_vae.graded.items.models.vae_probes import probe_weights
+from keras_vae.graded.items.models.vae_probes import first_move, probe_weights
 from keras_vae.graded.witness import array, expect_close, expect_shape
 
 
@@ -53,11 +53,11 @@ def vae_learning_rate_run(graphs, inputs):
     rate_a, rate_b = inputs["learning_rates"]
     observed = {name: [float(v.numpy()) for v in _rate_variables(graphs.load(name))]
                 for name in ("rate_a", "rate_b")}
-    # First steps from the same weights, data and noise (the export seeds both VAEs alike,
-    # and the second is given the first's state as loaded): of the VAE built with rate_a, of
-    # the one built with rate_b, and of a fresh copy of the first whose stored rate is set to
-    # rate_b.
-    x, shape, steps = inputs["x_binary"], inputs["enc_kernel"].shape, {}
+    # First steps (the first that moves a weight, as many calls for each) from the same
+    # weights, data and noise (the export seeds both VAEs alike, and the second is given the
+    # first's state as loaded): of the VAE built with rate_a, of the one built with rate_b,
+    # and of a fresh copy of the first whose stored rate is set to rate_b.
+    x, shape, steps, calls = inputs["x_binary"], inputs["enc_kernel"].shape, {}, None
     for key, copy, name in (("a", graphs, "rate_a"), ("b", graphs, "rate_b"),
                             ("a_at_b", type(graphs)(graphs.folder), "rate_a")):
         copy.set_by_shape(name, probe_weights(inputs))
@@ -70,7 +70,7 @@ def vae_learning_rate_run(graphs, inputs):
             for variable in _rate_variables(copy.load(name)):
                 if np.isclose(variable.numpy(), rate_a, rtol=1e-6, atol=0):
                     variable.assign(rate_b)
-        copy.call(name, x, x, endpoint="train_step")
+        calls = first_move(copy, name, x, calls)
         steps[key] = _encoder_kernel(copy, name, shape) - start
     observed.update({f"step_{key}": step for key, step in steps.items()})
     return observed

@@ -4,8 +4,8 @@
 import numpy as np
 
 from keras_vae.graded import witness
-from keras_vae.graded.items.models.vae_probes import (evaluated, forward, noise_bound,
-                                                      posterior_std, probe_weights)
+from keras_vae.graded.items.models.vae_probes import (evaluated, first_move, forward,
+                                                      noise_bound, posterior_std, probe_weights)
 from keras_vae.graded.witness import array, expect_close, expect_shape
 
 
@@ -110,18 +110,18 @@ def vae_kl_run(graphs, inputs):
     x = inputs["x_binary"]
     observed = {"loss": evaluated(graphs, "bernoulli", x),
                 "aligned_loss": evaluated(graphs, "bernoulli", _aligned(inputs))}
-    # One training step with the decoder ignoring z, so that the encoder's gradient is the
+    # One training step (the first that moves a weight) with the decoder ignoring z, so that the encoder's gradient is the
     # KL's alone, and z_log_var = b (B = 0, where Ftrl's state, which assumes weights start
     # at 0, agrees with the weights); less the step of a fresh copy on a batch of zeros,
-    # where z_mean = 0 and the KL's gradient on A and B is 0, so that what an optimizer does
+    # as many calls, where z_mean = 0 and the KL's gradient on A and B is 0, so that what an optimizer does
     # from its state alone (ScheduleFreeAdamW's copy of the weights it was built with, Ftrl's
     # pull of A to 0) cancels. Evaluating changes neither the optimizer's state nor, once
     # these weights are set, the weights.
     weights = probe_weights(inputs, decoder_scale=0.0, log_var_scale=0.0)
-    steps = []
+    steps, calls = [], None
     for copy, batch in ((graphs, x), (type(graphs)(graphs.folder), np.zeros_like(x))):
         copy.set_by_shape("bernoulli", weights)
-        copy.call("bernoulli", batch, batch, endpoint="train_step")
+        calls = first_move(copy, "bernoulli", batch, calls)
         steps.append({tuple(v.shape): v.numpy() - weights[tuple(v.shape)]
                       for v in copy.variables("bernoulli") if v.trainable})
     d = inputs["enc_kernel"].shape[1]

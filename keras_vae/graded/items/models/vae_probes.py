@@ -101,3 +101,22 @@ def evaluated(graphs, name, x, y=None):
         f"vae.evaluate: expected a `loss` among the reported metrics, received "
         f"{sorted(logs) if isinstance(logs, dict) else type(logs).__name__}.")
     return logs["loss"]
+
+
+# An optimizer given `gradient_accumulation_steps=k` changes no weight before its k-th call:
+# the items that judge a first step take the first one that moves a weight.
+MOST_CALLS_TO_MOVE = 4
+
+
+def first_move(graphs, name, x, calls=None):
+    """Calls the archive's training step on `(x, x)` until a trainable weight moves, at most
+    `MOST_CALLS_TO_MOVE` times, or exactly `calls` times; returns how many calls it made."""
+    trainable = [v for v in graphs.variables(name) if v.trainable]
+    start = [v.numpy() for v in trainable]
+    made = 0
+    while made < (calls or MOST_CALLS_TO_MOVE):
+        graphs.call(name, x, x, endpoint="train_step")
+        made += 1
+        if calls is None and any(np.any(v.numpy() != s) for v, s in zip(trainable, start)):
+            break
+    return made
