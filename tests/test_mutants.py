@@ -95,6 +95,18 @@ def test_a_correct_vae_gets_the_learning_rate_point_with_each_built_in_optimizer
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
+def test_output_layers_that_start_at_zero_pass_every_network_item(seed):
+    """Heads and an output layer initialised with kernels of 0 output constants at the start:
+    the grader reads which weights take part at weights it draws, so they all do."""
+    module = importlib.import_module("tests.solutions.zero_init")
+    failed = {item.id: message for item in rubric.rubric()
+              if item.id.split(".")[0] in ("encoder", "decoder")
+              for message in [run_item(item, module, seed)] if message}
+    assert not failed, failed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
 def test_a_custom_train_step_with_the_added_losses_passes(seed):
     """A subclassed VAE whose own train_step adds sum(self.losses) passes every VAE item."""
     failed = _failed_vae_items(importlib.import_module("tests.solutions.custom_train_step"), seed)

@@ -36,7 +36,9 @@ def encoder_outputs_judge(inputs, observed):
     expected = (3, inputs["latent_dims"][1])
     expect_shape(z_mean, expected, "z_mean")
     expect_shape(z_log_var, expected, "z_log_var")
-    assert not np.allclose(array(z_mean, "z_mean"), array(z_log_var, "z_log_var")), (
+    # At the weights the runner drew: heads initialised alike (kernels of 0) start equal.
+    drawn_mean, drawn_log_var = expect_pair(observed["network"]["forward"], "encoder(x)")
+    assert not np.allclose(array(drawn_mean, "z_mean"), array(drawn_log_var, "z_log_var")), (
         "z_mean and z_log_var: expected two heads with their own weights, received equal "
         "values.\nLikely mistake: one Dense layer used for both outputs; the mean and the "
         "log-variance each need a Dense(latent_dim) of their own.")

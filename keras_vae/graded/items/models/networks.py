@@ -1,6 +1,8 @@
 """What the encoder's and decoder's items share: the structure of a network, read from its
 exported graph, its variables and runs with grader-set weights."""
 
+import hashlib
+
 import numpy as np
 
 
@@ -13,28 +15,42 @@ def expect_model(facts, what):
         f"{what}: expected a keras.Model, received {facts.get('type')}.")
 
 
-def _gradients_reach(graphs, name, x):
-    """Which of the archive's trainable variables the sum of its outputs depends on (a
-    BatchNormalization's moving statistics are variables too, but no gradient reaches them)."""
+def _gradients_reach(graphs, name, x, rng):
+    """Which of the archive's trainable variables its outputs depend on, through a random
+    projection of the outputs (a BatchNormalization's moving statistics are variables too, but
+    no gradient reaches them)."""
     import tensorflow as tf
 
     model = graphs.load(name)
     variables = [v for v in graphs.variables(name) if v.trainable]
     with tf.GradientTape() as tape:
-        outputs = model.call(tf.constant(x))
-        total = tf.add_n([tf.reduce_sum(o * o) for o in tf.nest.flatten(outputs)])
+        outputs = tf.nest.flatten(model.call(tf.constant(x)))
+        total = tf.add_n([tf.reduce_sum(o * rng.normal(size=o.shape).astype(
+            o.dtype.as_numpy_dtype)) for o in outputs])
     gradients = tape.gradient(total, variables)
     return [g is not None and bool(tf.reduce_any(g != 0)) for g in gradients]
 
 
 def observe_network(graphs, name, x):
     """What runs tell of the archive's network: its weights, whether each takes part in the
-    output, and whether the output follows the input (rows reversed in, rows reversed out)."""
-    forward, backward = graphs.call(name, x), graphs.call(name, x[::-1])
-    return {"shapes": [list(shape) for shape in graphs.trainable_shapes(name)],
-            "listed": [list(v.shape) for v in graphs.variables(name) if v.trainable],
-            "reached": _gradients_reach(graphs, name, x), "forward": forward,
-            "backward": backward}
+    output, and whether the output follows the input (rows reversed in, rows reversed out).
+    The runs use weights drawn as an initializer would (drawn from `x`, and put back
+    afterwards): a layer initialised with a kernel of 0 outputs the same for every input at
+    the start, and the square of an output of 0 has no gradient, yet it takes part."""
+    variables = [v for v in graphs.variables(name) if v.trainable]
+    rng = np.random.default_rng(
+        int(hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()[:16], 16))
+    kept = [v.numpy() for v in variables]
+    for variable in variables:
+        variable.assign(_drawn(rng, tuple(variable.shape)).astype(variable.dtype.as_numpy_dtype))
+    try:
+        return {"shapes": [list(shape) for shape in graphs.trainable_shapes(name)],
+                "listed": [list(v.shape) for v in variables],
+                "reached": _gradients_reach(graphs, name, x, rng),
+                "forward": graphs.call(name, x), "backward": graphs.call(name, x[::-1])}
+    finally:
+        for variable, value in zip(variables, kept):
+            variable.assign(value)
 
 
 def expect_network(network, what, width=None):
@@ -207,9 +223,9 @@ def encoder_weights_run(graphs, name, x, seed, latent_dim, **options):
 
 def hidden_run(graphs, inputs, x, width, encoder):
     run = encoder_weights_run if encoder else set_weights_run
-    return {"shapes": [list(shape) for shape in graphs.trainable_shapes("hidden")],
-            "listed": [list(v.shape) for v in graphs.variables("hidden") if v.trainable],
-            "reached": _gradients_reach(graphs, "hidden", x),
+    network = observe_network(graphs, "hidden", x)
+    return {"shapes": network["shapes"], "listed": network["listed"],
+            "reached": network["reached"],
             "set": run(graphs, "hidden", x, inputs["weights_seed"],
                        width if encoder else (width,))}
 
