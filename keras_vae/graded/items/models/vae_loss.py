@@ -110,13 +110,14 @@ def vae_kl_run(graphs, inputs):
     x = inputs["x_binary"]
     observed = {"loss": evaluated(graphs, "bernoulli", x),
                 "aligned_loss": evaluated(graphs, "bernoulli", _aligned(inputs))}
-    # One training step (the first that moves a weight) with the decoder ignoring z, so that the encoder's gradient is the
-    # KL's alone, and z_log_var = b (B = 0, where Ftrl's state, which assumes weights start
-    # at 0, agrees with the weights); less the step of a fresh copy on a batch of zeros,
-    # as many calls, where z_mean = 0 and the KL's gradient on A and B is 0, so that what an optimizer does
-    # from its state alone (ScheduleFreeAdamW's copy of the weights it was built with, Ftrl's
-    # pull of A to 0) cancels. Evaluating changes neither the optimizer's state nor, once
-    # these weights are set, the weights.
+    # One training step (the first call that moves a weight) with the decoder ignoring z, so
+    # that the encoder's gradient is the KL's alone, and z_log_var = b (B = 0, where Ftrl's
+    # state, which assumes weights start at 0, agrees with the weights); less the step of a
+    # fresh copy, as many calls, on a batch of zeros, where z_mean = 0 and the KL's gradient
+    # on A and B is 0, so that what an optimizer does from its state alone
+    # (ScheduleFreeAdamW's copy of the weights it was built with, Ftrl's pull of A to 0)
+    # cancels. Evaluating changes neither the optimizer's state nor, once these weights are
+    # set, the weights.
     weights = probe_weights(inputs, decoder_scale=0.0, log_var_scale=0.0)
     steps, calls = [], None
     for copy, batch in ((graphs, x), (type(graphs)(graphs.folder), np.zeros_like(x))):

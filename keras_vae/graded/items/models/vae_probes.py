@@ -49,16 +49,18 @@ def probe_weights(inputs, decoder_scale=1.0, log_var_scale=1.0, prefix=""):
     """The probe models' weights by shape (`exports.probe_models`); `prefix="image_"` for the
     VAE on images."""
     n, d = inputs[prefix + "enc_kernel"].shape
-    return {(n, d): inputs[prefix + "enc_kernel"], (d, d): log_var_scale * inputs["log_var_kernel"],
-            (d,): inputs["log_var_bias"], (d, n): decoder_scale * inputs[prefix + "dec_kernel"],
+    return {(n, d): inputs[prefix + "enc_kernel"],
+            (d, d): log_var_scale * inputs["log_var_kernel"], (d,): inputs["log_var_bias"],
+            (d, n): decoder_scale * inputs[prefix + "dec_kernel"],
             (n,): inputs[prefix + "dec_bias"]}
 
 
-def forward(inputs, x, gaussian=False, decoder_scale=1.0, log_var_scale=1.0, prefix=""):
+def forward(inputs, x, gaussian=False, prefix=""):
+    """`(z_mean, z_log_var, reconstruction)` of the probe VAE at z = z_mean, in float64."""
     z_mean = np.float64(x).reshape(len(x), -1) @ inputs[prefix + "enc_kernel"]
-    logits = z_mean @ (decoder_scale * inputs[prefix + "dec_kernel"]) + inputs[prefix + "dec_bias"]
+    logits = z_mean @ inputs[prefix + "dec_kernel"] + inputs[prefix + "dec_bias"]
     logits = logits.reshape(x.shape)
-    z_log_var = z_mean @ (log_var_scale * inputs["log_var_kernel"]) + inputs["log_var_bias"]
+    z_log_var = z_mean @ inputs["log_var_kernel"] + inputs["log_var_bias"]
     return z_mean, z_log_var, logits if gaussian else witness.sigmoid(logits)
 
 
